@@ -1,0 +1,1 @@
+"""Reusable DIVA constructs; the stacks in infra/*_stack.py compose them."""

@@ -135,12 +135,14 @@ class EventOptions(_Strict):
         )
 
 
-_KNOWN_OPTIONS = sorted(
-    set(EventOptions.model_fields) | set(_COOLDOWN_ALIASES[1:])
-)
+_KNOWN_OPTIONS = {
+    (): sorted(set(EventOptions.model_fields) | set(_COOLDOWN_ALIASES[1:])),
+    ("reset",): sorted(set(ResetOptions.model_fields) | set(_COOLDOWN_ALIASES)),
+    ("warmup",): sorted(WarmupOptions.model_fields),
+}
 
 
-def _describe(error: dict[str, Any], known: list[str]) -> str:
+def _describe(error: dict[str, Any]) -> str:
     """One sentence per pydantic error, in the words a user of the options table expects."""
     loc = ".".join(str(part) for part in error["loc"])
     kind = error["type"]
@@ -148,6 +150,7 @@ def _describe(error: dict[str, Any], known: list[str]) -> str:
     got = error.get("input")
     if kind == "extra_forbidden":
         leaf = str(error["loc"][-1])
+        known = _KNOWN_OPTIONS.get(tuple(str(p) for p in error["loc"][:-1]), [])
         close = difflib.get_close_matches(leaf, known, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         return f"unknown option '{loc}'{hint}"
@@ -186,7 +189,7 @@ def parse_events(raw: Any) -> dict[str, EventOptions]:
         try:
             events[name] = EventOptions.model_validate(options)
         except ValidationError as exc:
-            problems.extend(f"event '{name}': {_describe(e, _KNOWN_OPTIONS)}" for e in exc.errors())
+            problems.extend(f"event '{name}': {_describe(e)}" for e in exc.errors())
     if problems:
         raise ConfigError(problems)
     return events

@@ -85,7 +85,12 @@ class EventState(BaseModel):
     @classmethod
     def _from_upstream(cls, data: Any) -> Any:
         """Accept upstream DIVA's records (counters only, no schema_version)."""
-        if isinstance(data, dict) and "schema_version" not in data and set(UPSTREAM_COUNTERS) & set(data):
+        if (
+            isinstance(data, dict)
+            and "schema_version" not in data
+            and "version" not in data
+            and any(key in data for key in UPSTREAM_COUNTERS)
+        ):
             known = {k: data[k] for k in UPSTREAM_COUNTERS if k in data}
             for key in ("detection_failures", "injection_failures", "cooldown_counter", "warmup_counter"):
                 if key in known:
@@ -105,13 +110,7 @@ class EventState(BaseModel):
             return known
         return data
 
-    def same_facts(self, other: "EventState") -> bool:
-        """Equal apart from bookkeeping that only exists because it was written."""
-        ignore = {"version", "last_cycle_id", "last_changed_at"}
-        return self.model_dump(exclude=ignore) == other.model_dump(exclude=ignore)
 
-
-StateMap = dict[str, EventState]
 STATE_MAP = TypeAdapter(dict[str, EventState])
 
 
@@ -130,3 +129,14 @@ class StateDocument(BaseModel):
         if isinstance(data, dict) and "schema_version" not in data and "events" not in data:
             return {"schema_version": STATE_SCHEMA_VERSION, "events": data}
         return data
+
+
+def dump_document(states: dict[str, EventState]) -> bytes:
+    """Compact single-document JSON: fields at their defaults are left out, which keeps a
+    10,000-event document small and fast to parse; the envelope always names its schema."""
+    events = STATE_MAP.dump_json(states, exclude_defaults=True)
+    return b'{"schema_version":%d,"events":%s}' % (STATE_SCHEMA_VERSION, events)
+
+
+def load_document(raw: bytes) -> dict[str, EventState]:
+    return dict(StateDocument.model_validate_json(raw).events)

@@ -85,7 +85,8 @@ def evaluate(
     if _steady(state, policy, observation):
         return Evaluation(state)
     old_status = state.status
-    s = state.model_dump()
+    before = state.model_dump()
+    s = dict(before)
     reasons: list[str] = []
 
     if s["status"] == "new":
@@ -117,10 +118,10 @@ def evaluate(
     else:
         _failing(s, policy, detect, inject, failure, event, cycle_id, now, reasons)
 
-    new_state = EventState.model_validate(s)
-    if new_state.same_facts(state):
+    if s == before:
         return Evaluation(state)
-    new_state = new_state.model_copy(update={"last_cycle_id": cycle_id, "last_changed_at": now})
+    s.update(version=state.version + 1, last_cycle_id=cycle_id, last_changed_at=now)
+    new_state = EventState.model_validate(s)
     reason = "; ".join(reasons) or new_state.last_error or "updated"
     return Evaluation(new_state, (Transition(event, old_status, new_state.status, reason, cycle_id, now),))
 

@@ -213,7 +213,9 @@ class Cycle:
                     new = evaluation.state
                 new = outbox.claim(new, cycle_id, now)
                 if new is not current:
-                    changes[name] = new.model_copy(update={"version": current.version + 1})
+                    if new.version != current.version + 1:  # claimed without a state change
+                        new = new.model_copy(update={"version": current.version + 1})
+                    changes[name] = new
             return changes
 
         snapshot, _ = commit_with_rebase(self.store, snapshot, apply_cycle)

@@ -22,6 +22,8 @@ from typing import Any
 from diva_core.observations import ProbeOutcome
 
 DEFAULT_MAX_WORKERS = 128
+INITIAL_WORKERS = 4
+GROW_CHECK_SECONDS = 0.005
 """Probes mostly wait on the network (an HTTP call, a queue poll), not on the CPU, so the
 pool is sized for waiting: 1,000 probes of 100 ms finish in about a second."""
 
@@ -92,18 +94,34 @@ def run_calls(
                 return
             results.put((task_id, Finished(call, value, error, False, clock() - start)))
 
+    live = 0
+
     def start_worker() -> None:
+        nonlocal live
         worker = _Worker(next(worker_ids))
         worker.thread = threading.Thread(target=work, args=(worker,), daemon=True, name=f"diva-probe-{worker.id}")
         workers[worker.id] = worker
+        live += 1
         worker.thread.start()
+
+    def grow() -> None:
+        """Double the pool while every live worker is busy and calls are waiting.
+
+        Starting threads costs ~1 ms each under load; instant probes never need many, slow
+        (I/O-bound) probes get the full pool within a few tens of milliseconds.
+        """
+        if live >= max_workers or tasks.qsize() == 0:
+            return
+        if any(w.current is None for w in workers.values() if not w.abandoned):
+            return
+        for _ in range(min(max(live, 1), max_workers - live, tasks.qsize())):
+            start_worker()
 
     def submit(call: Call) -> None:
         nonlocal outstanding
         outstanding += 1
         tasks.put((next(ids), call))
-        live = sum(1 for w in workers.values() if not w.abandoned)
-        if live < max_workers and live < outstanding:
+        if live < min(INITIAL_WORKERS, max_workers):
             start_worker()
 
     finished: list[Finished] = []
@@ -120,17 +138,23 @@ def run_calls(
     for call in calls:
         submit(call)
 
+    last_grow_check = clock()
     try:
         while outstanding:
             now = clock()
             if deadline is not None and now >= deadline:
                 break
+            if now - last_grow_check >= GROW_CHECK_SECONDS:
+                last_grow_check = now
+                grow()
             # the earliest moment something can time out
             wake = deadline
             for worker in workers.values():
                 if worker.current and not worker.abandoned:
                     _, call, began = worker.current
                     wake = began + call.timeout if wake is None else min(wake, began + call.timeout)
+            if live < max_workers:
+                wake = now + GROW_CHECK_SECONDS if wake is None else min(wake, now + GROW_CHECK_SECONDS)
             try:
                 task_id, result = results.get(timeout=None if wake is None else max(0.0, wake - now))
             except queue.Empty:
@@ -147,6 +171,7 @@ def run_calls(
                 task_id, call, began = running
                 if now - began >= call.timeout and task_id not in settled:
                     worker.abandoned = True
+                    live -= 1
                     settle(task_id, Finished(call, timed_out=True, duration=now - began))
                     if outstanding:
                         start_worker()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from contracts.state import EventState, StateDocument
+from contracts.state import EventState, dump_document, load_document
 from diva_core.errors import CorruptStateError, StaleStateError, StoreUnavailableError
 from diva_runtime.stores.base import Snapshot
 
@@ -51,14 +51,14 @@ class FileStateStore:
         except OSError as exc:
             raise StoreUnavailableError(f"{self.description}: cannot read state: {exc}") from exc
         try:
-            document = StateDocument.model_validate_json(raw)
+            states = load_document(raw)
         except (ValidationError, ValueError) as exc:
             first = str(exc).splitlines()[0:3]
             raise CorruptStateError(
                 f"{self.description}: state file is not valid DIVA state ({' '.join(first)}); "
                 "it was left untouched: fix or move it away"
             ) from exc
-        return dict(document.events), hashlib.sha256(raw).hexdigest()
+        return states, hashlib.sha256(raw).hexdigest()
 
     def load(self, names: Collection[str] | None = None) -> Snapshot:
         with self._locked(exclusive=False):
@@ -81,7 +81,7 @@ class FileStateStore:
             if stale:
                 raise StaleStateError(f"{self.description}: changed by another writer: {', '.join(sorted(stale)[:5])}")
             current.update(changes)
-            raw = StateDocument(events=current).model_dump_json(exclude_defaults=False).encode()
+            raw = dump_document(current)
             self._write_atomically(raw)
         return Snapshot(current, hashlib.sha256(raw).hexdigest())
 

@@ -128,11 +128,18 @@ def _run(args) -> int:
     while True:
         now = datetime.now(timezone.utc)
         deadline = time.monotonic() + args.deadline if args.deadline else None
-        report = cycle.run(cycle_id=args.cycle_id or local_cycle_id(now), now=now, deadline=deadline)
-        if args.json:
-            print(json.dumps(report.to_json(), default=str), flush=True)
+        try:
+            report = cycle.run(cycle_id=args.cycle_id or local_cycle_id(now), now=now, deadline=deadline)
+        except StateError as exc:
+            if not args.every:
+                raise
+            # A local schedule outlives a store hiccup, as a scheduler would: report, wait, retry.
+            print(f"diva: state error (cycle skipped, state left as it was): {exc}", file=sys.stderr, flush=True)
         else:
-            _print_report(report)
+            if args.json:
+                print(json.dumps(report.to_json(), default=str), flush=True)
+            else:
+                _print_report(report)
         if not args.every:
             return 0
         time.sleep(max(0.0, args.every - (datetime.now(timezone.utc) - now).total_seconds()))

@@ -13,11 +13,13 @@ from __future__ import annotations
 # code can tell "no state yet" from "no access".
 MONOLITHIC_STATE = ("s3:GetObject", "s3:PutObject", "s3:ListBucket")
 
-# Hub (and distributed single stack): state and result items in the hub table.
+# Hub (and distributed single stack): state and result items in the hub table. Scan: the
+# state store lists every state item when the caller does not name its events.
 HUB_TABLE = (
     "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
     "dynamodb:Query",
+    "dynamodb:Scan",
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from contracts.placement import PlacementOptions
 from diva_core.errors import ConfigError
 from diva_core.policy import EventPolicy
 
@@ -78,6 +79,9 @@ class EventOptions(_Strict):
     notify_recovery: Annotated[bool, Field(strict=True)] = True
     remind_every: PositiveInt | None = None
     """Re-send the alert every N cycles while an incident stays open (off by default)."""
+    placement: PlacementOptions | None = None
+    """Hub mode: the account and region (or named target) each half runs in; see
+    `contracts.placement`. Ignored in monolithic mode, where everything runs in process."""
 
     @model_validator(mode="before")
     @classmethod

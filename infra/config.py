@@ -223,10 +223,6 @@ class DivaInfraConfig(_Model):
         return self.deployment == "hub-spoke" or self.diva_mode == "distributed"
 
     @property
-    def effective_max_workers(self) -> int:
-        return self.max_workers if self.parallelize_events else 1
-
-    @property
     def spoke_function_name(self) -> str:
         # Identical in every target account and region: the hub builds spoke ARNs from it.
         return f"{self.name_prefix}-spoke"

@@ -13,17 +13,13 @@ from __future__ import annotations
 # code can tell "no state yet" from "no access".
 MONOLITHIC_STATE = ("s3:GetObject", "s3:PutObject", "s3:ListBucket")
 
-# Hub (and distributed single stack): state and result items in the hub table. Scan: the
+# Hub (and distributed single stack): state and result items in the hub table, exactly the
+# calls the runtime makes (tests/infra/test_byo_permissions.py keeps this honest). Scan: the
 # state store lists every state item when the caller does not name its events.
 HUB_TABLE = (
-    "dynamodb:GetItem",
     "dynamodb:BatchGetItem",
-    "dynamodb:Query",
     "dynamodb:Scan",
     "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:ConditionCheckItem",
 )
 HUB_ALERTS = ("sns:Publish",)
 HUB_DISPATCH = ("lambda:InvokeFunction",)
@@ -34,5 +30,5 @@ HUB_DISCOVERY = ("cloudformation:ListStackInstances",)
 SPOKE_ASSUME = ("sts:AssumeRole", "sts:TagSession")
 
 # Hub access role (what a spoke can do once it has assumed it): its own result items only,
-# enforced by dynamodb:LeadingKeys. No Scan/Query: ForAllValues over an empty key set is true.
-SPOKE_RESULTS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:ConditionCheckItem")
+# enforced by dynamodb:LeadingKeys. Never Scan/Query: ForAllValues over an empty key set is true.
+SPOKE_RESULTS = ("dynamodb:PutItem",)

@@ -20,7 +20,8 @@ EVENTS_FAILING = "EventsFailing"
 PROBE_DURATION = "ProbeDuration"
 ALERTS_SENT = "AlertsSent"
 TICK_DURATION = "TickDuration"
-TICK_COMPLETED = "TickCompleted"  # the heartbeat: one per finished cycle
+HEARTBEAT = "Heartbeat"  # one per completed tick (hub/metrics.py)
+TICK_ERRORS = "TickErrors"  # a tick the hub caught failing
 
 # CloudWatch limits an alarm's evaluation range (period x periods) to one day.
 _MAX_PERIOD_MINUTES = 12 * 60
@@ -54,7 +55,7 @@ class HubObservability(Construct):
             self,
             "HeartbeatMissing",
             alarm_description="DIVA has not completed a tick for two schedule intervals",
-            metric=metric(TICK_COMPLETED, "Sum", period),
+            metric=metric(HEARTBEAT, "Sum", period),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
             evaluation_periods=2,
@@ -66,7 +67,16 @@ class HubObservability(Construct):
             self,
             "TickErrors",
             alarm_description="The DIVA hub tick function raised an error",
-            metric=function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+            # Errors the handler raised (Lambda) plus ticks it caught failing (DIVA's metric).
+            metric=cloudwatch.MathExpression(
+                expression="FILL(raised, 0) + FILL(caught, 0)",
+                using_metrics={
+                    "raised": function.metric_errors(period=Duration.minutes(5), statistic="Sum"),
+                    "caught": metric(TICK_ERRORS, "Sum"),
+                },
+                period=Duration.minutes(5),
+                label="Tick errors",
+            ),
             threshold=1,
             comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             evaluation_periods=1,
@@ -104,7 +114,7 @@ class HubObservability(Construct):
             cloudwatch.GraphWidget(
                 title="Tick duration (ms)",
                 left=[metric(TICK_DURATION, "Average"), metric(TICK_DURATION, "Maximum")],
-                right=[function.metric_errors(statistic="Sum")],
+                right=[function.metric_errors(statistic="Sum"), metric(TICK_ERRORS, "Sum")],
                 width=12,
             ),
             cloudwatch.AlarmStatusWidget(

@@ -47,7 +47,8 @@ class Spoke(Construct):
             role=self.role,
             environment={
                 "DIVA_EVENTS_MODULE": config.events_module,
-                "DIVA_MAX_WORKERS": str(config.effective_max_workers),
+                "DIVA_MAX_WORKERS": str(config.max_workers),
+                "DIVA_PARALLELIZE": "true" if config.parallelize_events else "false",
                 "DIVA_LOG_LEVEL": config.lambda_log_level,
                 "DIVA_HUB_ACCOUNT": hub_account,
                 "DIVA_HUB_REGION": hub_region,

@@ -171,13 +171,19 @@ def test_alarms_heartbeat_breaches_on_missing_data_and_all_notify_the_topic(synt
     template = synths.template("hub_accounts", "DivaHub")
     [topic_id] = template.find_resources("AWS::SNS::Topic")
     template.has_resource_properties("AWS::CloudWatch::Alarm", {
-        "MetricName": "TickCompleted", "Namespace": "DIVA", "Statistic": "Sum",
+        "MetricName": "Heartbeat", "Namespace": "DIVA", "Statistic": "Sum",
         "ComparisonOperator": "LessThanThreshold", "Threshold": 1, "EvaluationPeriods": 2, "Period": 300,
         "TreatMissingData": "breaching", "AlarmActions": [{"Ref": topic_id}],
     })
     template.has_resource_properties("AWS::CloudWatch::Alarm", {
-        "MetricName": "Errors", "Namespace": "AWS/Lambda", "TreatMissingData": "notBreaching",
-        "AlarmActions": [{"Ref": topic_id}],
+        "Metrics": Match.array_with([
+            Match.object_like({"Expression": "FILL(raised, 0) + FILL(caught, 0)"}),
+            Match.object_like({"MetricStat": Match.object_like({"Metric": Match.object_like(
+                {"MetricName": "Errors", "Namespace": "AWS/Lambda"})})}),
+            Match.object_like({"MetricStat": Match.object_like({"Metric": Match.object_like(
+                {"MetricName": "TickErrors", "Namespace": "DIVA"})})}),
+        ]),
+        "TreatMissingData": "notBreaching", "AlarmActions": [{"Ref": topic_id}],
     })
     template.has_resource_properties("AWS::CloudWatch::Alarm", {
         "MetricName": "ApproximateNumberOfMessagesVisible", "Namespace": "AWS/SQS",

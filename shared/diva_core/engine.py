@@ -168,16 +168,8 @@ def _recover(s: dict, policy: EventPolicy, event: str, now: datetime) -> None:
         _belongs_to(n, incident) and n["kind"] == "alert" and n["delivered_to"] for n in s["outbox"]
     )
     if (s["alerted"] or partly_sent) and policy.notify_recovery:
-        snapshot = EventState.model_validate(s)
-        outbox.append(
-            Notification(
-                id=f"{event}:{incident}:recovery",
-                kind="recovery",
-                incident_id=incident,
-                message=messages.recovery_message(event, snapshot, now),
-                created_at=now,
-            ).model_dump()
-        )
+        message = messages.recovery_message(event, EventState.model_validate(s), now)
+        outbox.append(_notification(event, incident, "recovery", message, now))
     s.update(
         detection_failures=0,
         injection_failures=0,
@@ -193,6 +185,13 @@ def _recover(s: dict, policy: EventPolicy, event: str, now: datetime) -> None:
         status="healthy",
         outbox=outbox,
     )
+
+
+def _notification(event: str, incident: str, kind: str, message: str, now: datetime, suffix: str = "") -> dict:
+    """Notification ids are per incident and kind, so the same notice is never owed twice."""
+    return Notification(
+        id=f"{event}:{incident}:{kind}{suffix}", kind=kind, incident_id=incident, message=message, created_at=now
+    ).model_dump()
 
 
 def _belongs_to(notification: dict, incident: str | None) -> bool:
@@ -228,25 +227,14 @@ def _failing(s, policy, detect, inject, failure, event, cycle_id, now, reasons) 
         s["status"] = "alerting"
         s["cycles_alerting"] += 1
         if policy.remind_every and s["alerted"] and s["cycles_alerting"] % policy.remind_every == 0:
-            snapshot = EventState.model_validate(s)
-            s["outbox"] = [*s["outbox"], Notification(
-                id=f"{event}:{incident}:reminder:{s['cycles_alerting']}",
-                kind="reminder",
-                incident_id=incident,
-                message=messages.reminder_message(event, snapshot, policy),
-                created_at=now,
-            ).model_dump()]
+            message = messages.reminder_message(event, EventState.model_validate(s), policy)
+            reminder = _notification(event, incident, "reminder", message, now, f":{s['cycles_alerting']}")
+            s["outbox"] = [*s["outbox"], reminder]
             reasons.append("reminder due")
     elif reached:
         s["status"] = "alerting"
-        snapshot = EventState.model_validate(s)
-        s["outbox"] = [*s["outbox"], Notification(
-            id=f"{event}:{incident}:alert",
-            kind="alert",
-            incident_id=incident,
-            message=messages.alert_message(event, snapshot, policy),
-            created_at=now,
-        ).model_dump()]
+        message = messages.alert_message(event, EventState.model_validate(s), policy)
+        s["outbox"] = [*s["outbox"], _notification(event, incident, "alert", message, now)]
         reasons.append("alert threshold reached")
     else:
         s["status"] = "failing"

@@ -27,10 +27,13 @@ SESSION_TAG = "SpokeAccount"
 """The hub role's LeadingKeys condition reads this tag: `${aws:PrincipalTag/SpokeAccount}#*`."""
 
 
-def hub_session(*, base: Any, role_arn: str, external_id: str, account: str, region: str,
-                endpoint_url: str | None = None) -> Any:
-    """A boto3 session acting as the hub role, tagged with the spoke's own account."""
-    import boto3
+def hub_client(service: str, *, base: Any, role_arn: str, external_id: str, account: str, region: str,
+               endpoint_url: str | None = None) -> Any:
+    """A client acting as the hub role, its session tagged with the spoke's own account.
+
+    Made from the spoke's own session so botocore's loaded service models are reused.
+    """
+    from botocore.config import Config
 
     sts = aws.client("sts", session=base, region=region, endpoint_url=endpoint_url)
     with aws.translated(f"assume {role_arn}"):
@@ -41,11 +44,12 @@ def hub_session(*, base: Any, role_arn: str, external_id: str, account: str, reg
             Tags=[{"Key": SESSION_TAG, "Value": account}],
             DurationSeconds=900,
         )["Credentials"]
-    return boto3.session.Session(
+    return base.client(
+        service, region_name=region, endpoint_url=endpoint_url,
         aws_access_key_id=credentials["AccessKeyId"],
         aws_secret_access_key=credentials["SecretAccessKey"],
         aws_session_token=credentials["SessionToken"],
-        region_name=region,
+        config=Config(retries=dict(aws.RETRY_CONFIG), connect_timeout=5, read_timeout=30),
     )
 
 
@@ -59,13 +63,13 @@ class SpokeApp:
 
     def writer_for(self, identity: SpokeIdentity) -> HubResultWriter:
         settings = self.settings
-        session = self.base_session
         if settings.hub_role_arn:
-            session = hub_session(base=self.base_session, role_arn=settings.hub_role_arn,
-                                  external_id=settings.external_id or "", account=identity.account,
-                                  region=settings.hub_region, endpoint_url=settings.endpoint_url)
-        client = aws.client("dynamodb", session=session, region=settings.hub_region,
-                            endpoint_url=settings.endpoint_url)
+            client = hub_client("dynamodb", base=self.base_session, role_arn=settings.hub_role_arn,
+                                external_id=settings.external_id or "", account=identity.account,
+                                region=settings.hub_region, endpoint_url=settings.endpoint_url)
+        else:
+            client = aws.client("dynamodb", session=self.base_session, region=settings.hub_region,
+                                endpoint_url=settings.endpoint_url)
         writer = HubResultWriter(client=client, table=settings.hub_table, account=identity.account)
         if self.on_writer:
             self.on_writer(writer)

@@ -189,7 +189,7 @@ def _sim(args) -> int:
 def _synth(args) -> int:
     from infra.synth import main as synth_main
 
-    return synth_main(out=args.out, config=args.config)
+    return synth_main(["--out", args.out, *(["--config", args.config] if args.config else [])])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

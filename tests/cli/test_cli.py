@@ -102,3 +102,10 @@ def test_unknown_state_url_is_a_configuration_error(tmp_path):
     result = diva("run", "--events", str(REPO / "user_logic" / "seed_example.py"), "--state", "redis://x",
                   cwd=tmp_path)
     assert result.returncode == 2 and "unknown store" in result.stderr
+
+
+def test_synth_with_a_bad_config_exits_2_naming_the_field(tmp_path):
+    config = tmp_path / "diva.json"
+    config.write_text('{"schedule": "every tuesday"}')
+    result = diva("synth", "--out", str(tmp_path / "out"), "--config", str(config), cwd=tmp_path)
+    assert result.returncode == 2 and "schedule" in result.stderr

@@ -1,0 +1,106 @@
+"""The Lambda entry points: settings from the environment, one code path, EMF metrics."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from dataclasses import dataclass
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+import hub.handler
+import spoke.handler
+from contracts.commands import CommandBatch, ProbeCommand
+from contracts.placement import Target
+from hub.dispatch import LambdaDispatcher
+from tests.hub import handler_events
+
+
+@dataclass
+class Context:
+    invoked_function_arn: str
+    remaining_ms: int = 60_000
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def fresh_handlers(monkeypatch):
+    monkeypatch.setattr(hub.handler, "_app", None)
+    monkeypatch.setattr(spoke.handler, "_app", None)
+    handler_events.SYSTEM.update(healthy=True, alerts=[])
+
+
+def test_the_monolithic_handler_runs_the_cycle_on_s3_and_emits_a_heartbeat(monkeypatch, fresh_handlers):
+    from moto import mock_aws
+
+    with mock_aws():
+        boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="diva-state")
+        monkeypatch.setenv("DIVA_MODE", "monolithic")
+        monkeypatch.setenv("DIVA_STATE_URL", "s3://diva-state/state.json")
+        monkeypatch.setenv("DIVA_EVENTS_MODULE", "tests.hub.handler_events")
+        context = Context("arn:aws:lambda:us-east-1:123456789012:function:diva")
+        handler_events.SYSTEM["healthy"] = False
+        out = io.StringIO()
+        with redirect_stdout(out):
+            first = hub.handler.handler({"scheduled_time": "2026-12-04T15:00:00Z"}, context)
+            again = hub.handler.handler({"scheduled_time": "2026-12-04T15:00:00Z"}, context)
+
+        assert first["alerts_sent"] == 1 and first["transitions"]
+        assert again["alerts_sent"] == 0 and again["skipped_duplicate"] == 1
+        assert len(handler_events.SYSTEM["alerts"]) == 1
+        stored = json.loads(boto3.client("s3", region_name="us-east-1").get_object(
+            Bucket="diva-state", Key="state.json")["Body"].read())
+        assert stored["events"]["checkout"]["status"] == "alerting"
+    records = [json.loads(line) for line in out.getvalue().splitlines() if '"_aws"' in line]
+    names = {m["Name"] for r in records for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
+    assert {"Heartbeat", "TickDuration", "EventsHealthy", "EventsFailing", "AlertsSent"} <= names
+    assert all(r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "DIVA" for r in records)
+
+
+def test_a_bad_setting_fails_the_invocation_naming_the_variable(monkeypatch, fresh_handlers):
+    from diva_core.errors import ConfigError
+
+    monkeypatch.setenv("DIVA_MODE", "hub")
+    monkeypatch.setenv("DIVA_STATE_URL", "dynamodb://t")
+    monkeypatch.setenv("DIVA_MAX_WORKERS", "lots")
+    with pytest.raises(ConfigError, match="DIVA_MAX_WORKERS"):
+        hub.handler.handler({}, Context("arn:aws:lambda:us-east-1:111111111111:function:diva"))
+
+
+def test_the_spoke_handler_takes_its_account_from_its_own_function_arn(monkeypatch, fresh_handlers):
+    from moto import mock_aws
+
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name="us-east-1")
+        client.create_table(TableName="hub", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            BillingMode="PAY_PER_REQUEST")
+        for name, value in {"DIVA_HUB_TABLE": "hub", "DIVA_HUB_REGION": "us-east-1",
+                            "DIVA_EVENTS_MODULE": "tests.hub.handler_events", "DIVA_HUB_ROLE_ARN": ""}.items():
+            monkeypatch.setenv(name, value)
+        command = ProbeCommand(event="checkout", cycle_id="c1", action="detect", account="123456789012",
+                               region="eu-west-1")
+        payload = json.loads(CommandBatch(cycle_id="c1", commands=(command,)).model_dump_json())
+        reply = spoke.handler.handler(payload, Context("arn:aws:lambda:eu-west-1:123456789012:function:diva-spoke"))
+
+        assert (reply["account"], reply["region"], reply["written"]) == ("123456789012", "eu-west-1", 1)
+        keys = [item["pk"]["S"] for item in client.scan(TableName="hub")["Items"]]
+        assert keys == ["123456789012#result#c1#checkout#detect"]
+
+
+def test_the_lambda_dispatcher_invokes_the_spoke_function_cross_account_synchronously():
+    dispatcher = LambdaDispatcher(function_name="diva-spoke", session=boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="y"))
+    target = Target(account="222222222222", region="eu-west-1")
+    client = dispatcher._client(target.region, 30)
+    batch = CommandBatch(cycle_id="c1", commands=())
+    with Stubber(client) as stub:
+        stub.add_response("invoke", {"StatusCode": 200, "Payload": io.BytesIO(b'{"written": 0}')}, {
+            "FunctionName": "arn:aws:lambda:eu-west-1:222222222222:function:diva-spoke",
+            "InvocationType": "RequestResponse", "Payload": batch.model_dump_json().encode()})
+        assert dispatcher.dispatch(target, batch, timeout=30) == {"written": 0}

@@ -1,0 +1,92 @@
+"""Settings from the environment, placements and named targets, tick identity."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from contracts.options import parse_events
+from contracts.placement import Target, parse_targets, resolve_placements
+from diva_core.errors import ConfigError
+from diva_runtime.settings import Settings
+from hub.ticks import parse_tick
+
+HUB = Target(account="111111111111", region="us-east-1")
+
+
+def _ok(name: str) -> bool:
+    return True
+
+
+def test_settings_read_every_variable_and_parse_booleans_properly():
+    settings = Settings.from_env({
+        "DIVA_MODE": "hub", "DIVA_STATE_URL": "dynamodb://diva-hub", "DIVA_MAX_WORKERS": "16",
+        "DIVA_PARALLELIZE": "false", "DIVA_LOG_LEVEL": "DEBUG", "DIVA_SPOKE_ACCOUNTS": "222222222222,333333333333",
+        "DIVA_HUB_ROLE_ARN": "", "DIVA_ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:111111111111:diva",
+        "AWS_REGION": "us-east-1", "UNRELATED": "x",
+    })
+    assert settings.mode == "hub" and settings.state_table == "diva-hub"
+    assert settings.parallelize is False and settings.workers == 1
+    assert settings.spoke_accounts == ("222222222222", "333333333333")
+    assert settings.hub_role_arn is None  # empty means "not set"
+    assert Settings.from_env({"DIVA_MODE": "distributed"}).mode == "hub"  # upstream's name
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"DIVA_MAX_WORKERS": "many"}, "DIVA_MAX_WORKERS must be a whole number, got 'many'"),
+    ({"DIVA_MAX_WORKERS": "0"}, "DIVA_MAX_WORKERS must be >= 1"),
+    ({"DIVA_PARALLELIZE": "nope"}, "DIVA_PARALLELIZE must be true or false, got 'nope'"),
+    ({"DIVA_MODE": "cluster"}, "DIVA_MODE must be one of"),
+    ({"DIVA_HUB_ACCOUNT": "12"}, "DIVA_HUB_ACCOUNT is not valid"),
+])
+def test_bad_settings_name_the_variable(env: dict, message: str):
+    with pytest.raises(ConfigError) as error:
+        Settings.from_env(env)
+    assert message in str(error.value)
+
+
+def test_each_role_says_which_variable_it_misses():
+    with pytest.raises(ConfigError, match="DIVA_STATE_URL is required"):
+        Settings.from_env({"DIVA_MODE": "hub"}).check_hub()
+    with pytest.raises(ConfigError, match="must be dynamodb:// when DIVA_MODE=hub"):
+        Settings.from_env({"DIVA_MODE": "hub", "DIVA_STATE_URL": "s3://b/k"}).check_hub()
+    with pytest.raises(ConfigError, match="DIVA_EXTERNAL_ID is required"):
+        Settings.from_env({"DIVA_HUB_TABLE": "t", "DIVA_HUB_REGION": "us-east-1",
+                           "DIVA_HUB_ROLE_ARN": "arn:aws:iam::111111111111:role/x"}).check_spoke()
+
+
+def test_placements_resolve_named_targets_and_default_to_the_hub():
+    events = parse_events({
+        "cross": {"detect": _ok, "inject": _ok, "placement": {"inject": "eu", "detect": {
+            "account": "333333333333", "region": "us-east-1"}}},
+        "both": {"detect": _ok, "inject": _ok, "placement": "eu"},
+        "local": {"detect": _ok, "inject": _ok},
+    })
+    targets = parse_targets({"eu": {"account": "222222222222", "region": "eu-west-1"}})
+    placements = resolve_placements({n: o.placement for n, o in events.items()}, targets, default=HUB)
+
+    assert str(placements["cross"].inject) == "222222222222/eu-west-1"
+    assert str(placements["cross"].detect) == "333333333333/us-east-1"
+    assert placements["both"].inject == placements["both"].detect == targets["eu"]
+    assert placements["local"].detect == HUB
+
+
+def test_placement_errors_are_one_sentence_naming_the_event():
+    with pytest.raises(ConfigError, match="event 'x': placement.detect: account must be a 12-digit"):
+        parse_events({"x": {"detect": _ok, "inject": _ok, "placement": {"detect": {"account": "1", "region": "eu-west-1"}}}})
+    events = parse_events({"x": {"detect": _ok, "inject": _ok, "placement": {"inject": "nowhere"}}})
+    with pytest.raises(ConfigError, match="event 'x': placement.inject names unknown target 'nowhere'"):
+        resolve_placements({"x": events["x"].placement}, {}, default=HUB)
+    with pytest.raises(ConfigError, match="target 'eu': region must be an AWS region"):
+        parse_targets({"eu": {"account": "222222222222", "region": "Europe"}})
+
+
+def test_the_cycle_id_comes_from_the_scheduled_time_so_a_redelivered_tick_is_the_same_cycle():
+    first = parse_tick({"scheduled_time": "2026-12-04T15:40:00Z"})
+    again = parse_tick({"scheduled_time": "2026-12-04T15:40:00Z"})
+    assert first == again and first.cycle_id == "20261204T154000Z"
+    assert first.scheduled_at == datetime(2026, 12, 4, 15, 40, tzinfo=timezone.utc)
+    assert parse_tick({"time": "2026-12-04T15:45:00Z", "detail-type": "Scheduled Event"}).cycle_id == "20261204T154500Z"
+    with pytest.raises(ConfigError, match="scheduled_time must be an ISO 8601 time"):
+        parse_tick({"scheduled_time": "soon"})

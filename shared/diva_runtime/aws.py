@@ -14,6 +14,7 @@ from typing import Any, Iterator
 from diva_core.errors import StaleStateError, StoreUnavailableError
 
 RETRY_CONFIG = {"mode": "standard", "max_attempts": 5}
+"""botocore reads `max_attempts` here as *retries*: six tries in all before giving up."""
 RETRY_MODES = frozenset({"standard", "adaptive"})
 """Modes a user may choose through boto3's own configuration (AWS_RETRY_MODE or the
 profile's `retry_mode`). `legacy` is replaced by `standard`: legacy recognises fewer
@@ -59,9 +60,11 @@ def _configured_retries(session: Any) -> dict[str, Any]:
     mode = os.environ.get("AWS_RETRY_MODE") or scoped.get("retry_mode")
     if mode in RETRY_MODES:
         retries["mode"] = mode
+    # AWS_MAX_ATTEMPTS counts the first try too; Config's `max_attempts` counts retries only.
     attempts = os.environ.get("AWS_MAX_ATTEMPTS") or scoped.get("max_attempts")
     if attempts and str(attempts).isdigit() and int(attempts) >= 1:
-        retries["max_attempts"] = int(attempts)
+        retries.pop("max_attempts", None)
+        retries["total_max_attempts"] = int(attempts)
     return retries
 
 

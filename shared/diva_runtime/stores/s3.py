@@ -10,14 +10,13 @@ happens, and a failed read is never taken for "no state".
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from contracts.state import EventState, StateDocument
+from contracts.state import EventState, dump_document, load_document
 from diva_core.errors import CorruptStateError, StaleStateError, StoreUnavailableError
 from diva_runtime import aws
 from diva_runtime.stores.base import Snapshot
@@ -72,7 +71,7 @@ class S3StateStore:
                 "snapshot being committed; nothing was written"
             )
         merged = {**document, **changes}
-        body = _serialize(merged)
+        body = dump_document(merged)  # the file store's format: an object and a file are interchangeable
         condition = {"IfMatch": base.token} if base.token is not None else {"IfNoneMatch": "*"}
         try:
             response = self.client.put_object(
@@ -105,14 +104,14 @@ class S3StateStore:
                 return {}, None
             self._raise_translated(exc, "cannot read state")
         try:
-            document = StateDocument.model_validate_json(raw)
+            document = load_document(raw)
         except (ValidationError, ValueError) as exc:
             first = " ".join(str(exc).splitlines()[0:3])
             raise CorruptStateError(
                 f"{self.description}: object is not valid DIVA state ({first}); "
                 "it was left untouched: fix or move it away"
             ) from exc
-        return dict(document.events), response.get("ETag")
+        return document, response.get("ETag")
 
     def _raise_translated(self, exc: BaseException, doing: str) -> NoReturn:
         code = aws.error_code(exc)
@@ -131,17 +130,6 @@ def _snapshot(document: Mapping[str, EventState], etag: str | None,
               names: Collection[str] | None) -> DocumentSnapshot:
     states = dict(document) if names is None else {n: document[n] for n in names if n in document}
     return DocumentSnapshot(states=states, token=etag, document=dict(document))
-
-
-def _serialize(states: Mapping[str, EventState]) -> bytes:
-    """Compact, key-sorted JSON, so an unchanged document is byte-identical.
-
-    `None` fields are left out (every one of them defaults to None), which keeps a 10,000
-    event document about half the size.
-    """
-    events = {name: states[name].model_dump(mode="json", exclude_none=True) for name in sorted(states)}
-    payload: dict[str, Any] = {"schema_version": StateDocument().schema_version, "events": events}
-    return json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
 
 
 def _is_aws_error(exc: BaseException) -> bool:

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 
 from contracts.commands import MAX_REASON_CHARS, CommandBatch, ProbeCommand, ProbeResult, SpokeReply
 from contracts.options import EventOptions
-from diva_runtime.cycle import _accepts_token
+from diva_runtime.cycle import accepts_token
 from diva_runtime.probes import DEFAULT_MAX_WORKERS, Call, Finished, interpret, run_calls
 from spoke.writer import HubResultWriter
 
@@ -52,7 +52,7 @@ class SpokeRunner:
         self.max_workers = max_workers
         self._now = wall_clock or (lambda: datetime.now(timezone.utc))
         self._token_aware = {
-            name: options.detect is not None and _accepts_token(options.detect) for name, options in events.items()
+            name: options.detect is not None and accepts_token(options.detect) for name, options in events.items()
         }
 
     def _refusal(self, command: ProbeCommand) -> str | None:

@@ -57,7 +57,7 @@ class Prober(Protocol):
         ...
 
 
-def _accepts_token(fn: Callable[..., Any]) -> bool:
+def accepts_token(fn: Callable[..., Any]) -> bool:
     """detect(name, token) gets the injection's correlation token; detect(name) does not."""
     try:
         params = [
@@ -76,7 +76,7 @@ class InProcessProber:
         self._events = events
         self._max_workers = max_workers
         self._token_aware = {
-            name: options.detect is not None and _accepts_token(options.detect) for name, options in events.items()
+            name: options.detect is not None and accepts_token(options.detect) for name, options in events.items()
         }
 
     def _call(self, name: str, action: str, plan: ProbePlan) -> Call:

@@ -218,7 +218,7 @@ class Cycle:
                     changes[name] = new
             return changes
 
-        snapshot, _ = commit_with_rebase(self.store, snapshot, apply_cycle)
+        snapshot, _ = commit_with_rebase(self.store, snapshot, apply_cycle, names)
         deliveries = self._deliver(snapshot.states, cycle_id, deadline)
         if deliveries:
             by_event: dict[str, list[Delivery]] = {}
@@ -239,7 +239,7 @@ class Cycle:
                         changes[name] = new.model_copy(update={"version": current.version + 1})
                 return changes
 
-            snapshot, _ = commit_with_rebase(self.store, snapshot, apply_deliveries)
+            snapshot, _ = commit_with_rebase(self.store, snapshot, apply_deliveries, names)
 
         return CycleReport(
             cycle_id=cycle_id,

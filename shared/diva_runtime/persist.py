@@ -9,7 +9,9 @@ never overwritten, and a duplicated cycle (already applied) changes nothing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+import random
+import time
+from collections.abc import Callable, Collection, Mapping
 
 from contracts.state import EventState
 from diva_core.errors import StaleStateError
@@ -21,12 +23,21 @@ Rebase = Callable[[Mapping[str, EventState]], dict[str, EventState]]
 """fresh states -> changed states (each with version = fresh version + 1)."""
 
 MAX_ATTEMPTS = 8
+BACKOFF_SECONDS = 0.02
 
 
-def commit_with_rebase(store: StateStore, base: Snapshot, rebase: Rebase) -> tuple[Snapshot, dict[str, EventState]]:
-    """Apply `rebase` to `base` and commit; on conflict re-read and re-apply, bounded.
+def commit_with_rebase(
+    store: StateStore,
+    base: Snapshot,
+    rebase: Rebase,
+    names: Collection[str] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Snapshot, dict[str, EventState]]:
+    """Apply `rebase` to `base` and commit; on conflict re-read `names` and re-apply, bounded.
 
-    Returns the snapshot after the last commit and every state this call stored.
+    Writers that collide once tend to collide again in lockstep: a jittered, growing pause
+    before each re-read spreads them out. Returns the snapshot after the last commit and
+    every state this call stored.
     """
     stored: dict[str, EventState] = {}
     done: set[str] = set()
@@ -40,7 +51,8 @@ def commit_with_rebase(store: StateStore, base: Snapshot, rebase: Rebase) -> tup
             done |= conflict.written
             stored.update({name: changes[name] for name in conflict.written if name in changes})
             log.info("state changed under us (%s); re-reading, attempt %d", conflict, attempt)
-            base = store.load()
+            sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
+            base = store.load(names)
             continue
         stored.update(changes)
         return after, stored

@@ -8,7 +8,6 @@ state (two writers racing) and a fresh namespace on demand (hypothesis examples)
 from __future__ import annotations
 
 import itertools
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -126,8 +125,5 @@ def store_kit(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreK
                 TABLE, client=dynamodb_client(), key_prefix=f"{ns}#state#"))
 
 
-# Shared with other test folders that need a real endpoint for several processes. The repo
-# root is on sys.path under `python -m pytest` (make test) but not under a bare `pytest`.
-if str(Path(__file__).resolve().parents[2]) not in sys.path:
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# Shared with other test folders that need a real endpoint for several processes.
 from tests.fixtures.aws_servers import dynalite_server, moto_server, serialized_moto_server  # noqa: E402,F401

@@ -24,8 +24,10 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from hub.metrics import EmfMetrics
 
         settings = Settings.from_env(os.environ)
-        _logger = Logger(service="diva", level=settings.log_level)
-        app = build_hub(settings, function_arn=context.invoked_function_arn, metrics=EmfMetrics(service="diva"))
+        _logger = Logger(service=settings.service_name, level=settings.log_level)
+        app = build_hub(
+            settings, function_arn=context.invoked_function_arn, metrics=EmfMetrics(service=settings.service_name)
+        )
         # DIVA's modules log through the standard library ("diva.*"): give them Powertools' JSON.
         copy_config_to_registered_loggers(source_logger=_logger, include={"diva"})
         _app = app

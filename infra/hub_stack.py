@@ -38,7 +38,6 @@ class HubStack(Stack):
             spoke_regions=config.target_regions,
             trusted_accounts=config.target_accounts,
             external_id=config.external_id,
-            stackset_name=stackset_name if config.target_ous else None,
         )
         assert self.hub.access_role is not None
         self.rollout = SpokeRollout(

@@ -24,7 +24,6 @@ HUB_TABLE = (
 HUB_ALERTS = ("sns:Publish",)
 HUB_DISPATCH = ("lambda:InvokeFunction",)
 # Only when spokes are targeted by OU: the hub learns its spoke accounts from the StackSet.
-HUB_DISCOVERY = ("cloudformation:ListStackInstances",)
 
 # Spoke execution role: become the hub access role with a session tag.
 SPOKE_ASSUME = ("sts:AssumeRole", "sts:TagSession")

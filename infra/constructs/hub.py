@@ -42,7 +42,6 @@ class Hub(Construct):
         spoke_regions: Sequence[str],
         trusted_accounts: Sequence[str],
         external_id: str,
-        stackset_name: str | None = None,
         brought_role: iam.IRole | None = None,
     ) -> None:
         super().__init__(scope, id)
@@ -69,8 +68,6 @@ class Hub(Construct):
             "DIVA_SPOKE_ACCOUNTS": Fn.join(",", list(spoke_accounts)) if spoke_accounts else "",
             "DIVA_SPOKE_REGIONS": Fn.join(",", list(spoke_regions)),
         }
-        if stackset_name:
-            environment["DIVA_SPOKE_STACKSET_NAME"] = stackset_name
         self.tick_function = DivaFunction(
             self,
             "Tick",
@@ -96,7 +93,7 @@ class Hub(Construct):
         )
         self.access_role: iam.Role | None = None
         if brought_role is None:
-            self._grant_hub(stack, config, spoke_accounts, spoke_regions, stackset_name)
+            self._grant_hub(stack, config, spoke_accounts, spoke_regions)
             self.access_role = self._access_role(config, trusted_accounts, external_id)
         self.observability = HubObservability(
             self,
@@ -170,7 +167,6 @@ class Hub(Construct):
         config: DivaInfraConfig,
         spoke_accounts: Sequence[str],
         spoke_regions: Sequence[str],
-        stackset_name: str | None,
     ) -> None:
         role = self.function_role
         assert isinstance(role, iam.Role)
@@ -210,24 +206,6 @@ class Hub(Construct):
         role.add_to_principal_policy(
             iam.PolicyStatement(actions=list(permissions.HUB_DISPATCH), resources=spoke_arns, conditions=conditions)
         )
-        if stackset_name:
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=list(permissions.HUB_DISCOVERY),
-                    resources=[
-                        stack.format_arn(
-                            service="cloudformation", resource="stackset", resource_name=f"{stackset_name}:*",
-                            arn_format=ArnFormat.SLASH_RESOURCE_NAME,
-                        )
-                    ],
-                )
-            )
-            acknowledge(
-                role,
-                f"IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stackset/{stackset_name}:*]",
-                "A StackSet ARN ends in its generated id; ':*' matches only the DIVA spoke StackSet, "
-                "read (ListStackInstances) to learn which accounts the OU targets contain.",
-            )
 
     def _access_role(self, config: DivaInfraConfig, trusted_accounts: Sequence[str], external_id: str) -> iam.Role:
         """The role spokes assume to write their results into the hub table."""

@@ -38,6 +38,7 @@ ENVIRONMENT = {
     "endpoint_url": "DIVA_ENDPOINT_URL",
     "tick_margin_seconds": "DIVA_TICK_MARGIN_SECONDS",
     "region": "AWS_REGION",
+    "service_name": "POWERTOOLS_SERVICE_NAME",
 }
 """Field -> environment variable. The only place these names are spelled."""
 
@@ -70,6 +71,9 @@ class Settings(BaseModel):
     tick_margin_seconds: Annotated[float, Field(ge=0, le=300)] = 10.0
     """Time kept back from the Lambda timeout to store state and send alerts."""
     region: str | None = None
+    service_name: Annotated[str, Field(min_length=1, max_length=128)] = "diva"
+    """Logger service and metrics dimension; the stacks set it to the function's name prefix,
+    which is what the dashboard and alarms select on."""
 
     @field_validator("mode", mode="before")
     @classmethod

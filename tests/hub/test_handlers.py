@@ -43,6 +43,7 @@ def test_the_monolithic_handler_runs_the_cycle_on_s3_and_emits_a_heartbeat(monke
         monkeypatch.setenv("DIVA_MODE", "monolithic")
         monkeypatch.setenv("DIVA_STATE_URL", "s3://diva-state/state.json")
         monkeypatch.setenv("DIVA_EVENTS_MODULE", "tests.hub.handler_events")
+        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", "payments-diva")
         context = Context("arn:aws:lambda:us-east-1:123456789012:function:diva")
         handler_events.SYSTEM["healthy"] = False
         out = io.StringIO()
@@ -60,6 +61,8 @@ def test_the_monolithic_handler_runs_the_cycle_on_s3_and_emits_a_heartbeat(monke
     names = {m["Name"] for r in records for d in r["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]}
     assert {"Heartbeat", "TickDuration", "EventsHealthy", "EventsFailing", "AlertsSent"} <= names
     assert all(r["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "DIVA" for r in records)
+    # the dashboard and alarms select on service=<lambda_name>, which the stack sets
+    assert all(r["service"] == "payments-diva" for r in records)
 
 
 def test_a_bad_setting_fails_the_invocation_naming_the_variable(monkeypatch, fresh_handlers):

@@ -42,7 +42,7 @@ def test_one_function_runs_the_hub_code_path_with_s3_state(synths):
         "Environment": {"Variables": Match.object_like({
             "DIVA_MODE": "monolithic",
             "DIVA_STATE_URL": {"Fn::Join": ["", ["s3://", {"Ref": Match.any_value()}, "/diva/state.json"]]},
-            "DIVA_MAX_WORKERS": "8",
+            "DIVA_MAX_WORKERS": "128",
             "DIVA_LOG_LEVEL": "INFO",
         })},
     })

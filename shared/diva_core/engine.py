@@ -95,6 +95,7 @@ def evaluate(
             reasons.append("warmup started")
         else:
             s["status"] = "healthy"
+            reasons.append("first check")
 
     detect, inject = observation.detect, observation.inject
     if policy.detects:

@@ -4,9 +4,15 @@
   its own assumed-role credentials (AssumeRole into an account id switches moto's backend).
 - Hub account 111111111111 (us-east-1): state/result table, alert topic (with a queue
   subscribed, to show what subscribers receive), the tick (run here, in this process).
-- Spoke A 222222222222 (eu-west-1) and spoke B 333333333333 (us-east-1): each a worker
-  process (`python -m spoke serve`) with its own account's credentials, invoked by the hub
-  over HTTP (moto cannot run Lambda code). Spoke resources are created by boto3.
+- Spokes: the `DivaSpoke` template synthesized by the project's infra code, rolled out by a
+  self-managed StackSet `diva-spokes` from the hub into accounts 222222222222 and
+  333333333333 x regions eu-west-1 and us-east-1 (four instances, all CURRENT before the
+  first tick; `hub.sim_infra`). Without aws_cdk or Node the spokes are created with boto3
+  instead, and the output says so.
+- Spoke A 222222222222 (eu-west-1) and spoke B 333333333333 (us-east-1), where the events
+  run: each a worker process (`python -m spoke serve`) invoked by the hub over HTTP (moto
+  cannot run Lambda code), with the deployed function's environment and the credentials of
+  its deployed execution role (from the stack's outputs).
 - The example (`hub.sim_events`): a pipeline carries orders from A's queue in eu-west-1 to
   B's queue in us-east-1. It breaks a quarter of the way through and is repaired later.
 - Every tick's scheduled time is five simulated minutes after the last.
@@ -29,12 +35,14 @@ from typing import Any
 
 from contracts.commands import ProbeResult, result_key
 from contracts.placement import Target
-from hub import sim_events
+from hub import sim_events, sim_infra
 
 HUB = Target(account="111111111111", region="us-east-1")
 SPOKES = (Target(**sim_events.EU_SHOP), Target(**sim_events.US_WAREHOUSE))
 TABLE = "diva-hub"
-HUB_ROLE = f"arn:aws:iam::{HUB.account}:role/diva-hub-access"
+HUB_ROLE_NAME, TICK_ROLE_NAME = "diva-hub-access", "diva-hub-tick"
+HUB_ROLE = f"arn:aws:iam::{HUB.account}:role/{HUB_ROLE_NAME}"
+TICK_ROLE = f"arn:aws:iam::{HUB.account}:role/{TICK_ROLE_NAME}"
 EXTERNAL_ID = "diva-sim-external-id"
 SPOKE_FUNCTION = "diva-spoke"
 START = datetime(2026, 12, 4, 15, 0, tzinfo=timezone.utc)
@@ -57,12 +65,14 @@ def _story(cycles: int) -> Story:
     return Story(break_at=break_at, repair_at=max(break_at + 3, cycles - 2))
 
 
-def _session(account: str, region: str, endpoint: str, base: Any = None) -> Any:
+def _session(account: str, region: str, endpoint: str, role: str = "diva-sim", session_name: str = "diva-sim") -> Any:
+    """Credentials of `role` (a name, or an ARN) in `account`: moto switches to that account's backend."""
     import boto3
 
-    base = base or boto3.session.Session(region_name=region, **BASE_CREDENTIALS)
+    base = boto3.session.Session(region_name=region, **BASE_CREDENTIALS)
+    role_arn = role if role.startswith("arn:") else f"arn:aws:iam::{account}:role/{role}"
     credentials = base.client("sts", region_name=region, endpoint_url=endpoint).assume_role(
-        RoleArn=f"arn:aws:iam::{account}:role/diva-sim", RoleSessionName="diva-sim")["Credentials"]
+        RoleArn=role_arn, RoleSessionName=session_name)["Credentials"]
     return boto3.session.Session(aws_access_key_id=credentials["AccessKeyId"],
                                  aws_secret_access_key=credentials["SecretAccessKey"],
                                  aws_session_token=credentials["SessionToken"], region_name=region)
@@ -74,6 +84,7 @@ class _Sim:
         self.hub = _session(HUB.account, HUB.region, endpoint)
         self.spokes = {target: _session(target.account, target.region, endpoint) for target in SPOKES}
         self.workers: list[subprocess.Popen] = []
+        self.rollout = sim_infra.SpokeRollout(method="boto3")
 
     def client(self, session: Any, service: str, region: str) -> Any:
         return session.client(service, region_name=region, endpoint_url=self.endpoint)
@@ -93,7 +104,43 @@ class _Sim:
         inbox = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
         inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+        # The hub stack's two roles: the tick's own, and the one spokes assume to write results.
+        iam = self.client(self.hub, "iam", HUB.region)
+        for name, principal in ((TICK_ROLE_NAME, {"Service": "lambda.amazonaws.com"}),
+                                (HUB_ROLE_NAME, {"AWS": [f"arn:aws:iam::{t.account}:root" for t in SPOKES]})):
+            iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}]}))
         return topic, inbox
+
+    def deploy_spokes(self) -> sim_infra.SpokeRollout:
+        """The spoke template through the StackSet; boto3 only when CDK cannot synthesize here."""
+        started = time.monotonic()
+        reason = sim_infra.unavailable()
+        if reason:
+            self.rollout = sim_infra.SpokeRollout(
+                method="boto3", note=f"spokes created with boto3, not by StackSet: {reason}",
+                instances=[sim_infra.SpokeInstance(account=t.account, region=t.region, status="boto3")
+                           for t in SPOKES])
+        else:
+            accounts = sorted({t.account for t in SPOKES})
+            regions = sorted({t.region for t in SPOKES})
+            config = sim_infra.sim_config(accounts=accounts, regions=regions, external_id=EXTERNAL_ID,
+                                          events_module="hub.sim_events")
+            template = sim_infra.synthesize_spoke_template(config)
+            sim_infra.upload_code(self.hub, self.endpoint, regions)
+            instances = sim_infra.deploy_spokes(
+                hub=self.hub, hub_account=HUB.account, hub_region=HUB.region, endpoint=self.endpoint,
+                template=template, accounts=accounts, regions=regions,
+                session_for=lambda account, region, role: _session(account, region, self.endpoint, role),
+                parameters={
+                    "HubAccountId": HUB.account, "HubRegion": HUB.region, "HubTableName": TABLE,
+                    "HubAccessRoleArn": HUB_ROLE, "HubInvokerRoleArn": TICK_ROLE, "ExternalId": EXTERNAL_ID,
+                    "CodeBucketPrefix": sim_infra.CODE_PREFIX, "CodeKey": sim_infra.CODE_KEY,
+                })
+            self.rollout = sim_infra.SpokeRollout(method="stackset", stack_set=sim_infra.STACK_SET,
+                                                  instances=instances)
+        self.rollout.seconds = round(time.monotonic() - started, 1)
+        return self.rollout
 
     def create_spoke_resources(self) -> None:
         eu, us = SPOKES
@@ -103,19 +150,31 @@ class _Sim:
         self.client(self.spokes[us], "sqs", us.region).create_queue(QueueName=sim_events.WAREHOUSE)
 
     def start_workers(self) -> dict[Target, str]:
+        from hub.dispatch import spoke_function_arn
+
         urls: dict[Target, str] = {}
-        for target, session in self.spokes.items():
+        for target in self.spokes:
+            deployed = self.rollout.instance(target.account, target.region)
+            if deployed is not None and deployed.function_arn:
+                # As Lambda runs it: the deployed environment, the deployed execution role.
+                function_name = deployed.function_arn.rsplit(":", 1)[1]
+                session = _session(target.account, target.region, self.endpoint, deployed.role_arn, function_name)
+                function_env = {**deployed.environment, "DIVA_SPOKE_FUNCTION_ARN": deployed.function_arn}
+            else:  # boto3 fallback: what the template would have set
+                session = self.spokes[target]
+                function_env = {
+                    "DIVA_EVENTS_MODULE": "hub.sim_events", "DIVA_HUB_TABLE": TABLE, "DIVA_HUB_REGION": HUB.region,
+                    "DIVA_HUB_ROLE_ARN": HUB_ROLE, "DIVA_EXTERNAL_ID": EXTERNAL_ID, "DIVA_LOG_LEVEL": "WARNING",
+                    "DIVA_SPOKE_FUNCTION_ARN": spoke_function_arn(target, SPOKE_FUNCTION),
+                }
             credentials = session.get_credentials().get_frozen_credentials()
             env = {
                 **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "DIVA_"))},
+                **function_env,
                 "AWS_ACCESS_KEY_ID": credentials.access_key, "AWS_SECRET_ACCESS_KEY": credentials.secret_key,
                 "AWS_SESSION_TOKEN": credentials.token, "AWS_DEFAULT_REGION": target.region,
                 "AWS_REGION": target.region, "AWS_CONFIG_FILE": os.devnull,
-                "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
-                "DIVA_EVENTS_MODULE": "hub.sim_events", "DIVA_HUB_TABLE": TABLE, "DIVA_HUB_REGION": HUB.region,
-                "DIVA_HUB_ROLE_ARN": HUB_ROLE, "DIVA_EXTERNAL_ID": EXTERNAL_ID, "DIVA_ENDPOINT_URL": self.endpoint,
-                "DIVA_LOG_LEVEL": "WARNING",
-                "DIVA_SPOKE_FUNCTION_ARN": f"arn:aws:lambda:{target.region}:{target.account}:function:{SPOKE_FUNCTION}",
+                "AWS_SHARED_CREDENTIALS_FILE": os.devnull, "DIVA_ENDPOINT_URL": self.endpoint,
             }
             self.workers.append(subprocess.Popen([sys.executable, "-m", "spoke", "serve"], env=env,
                                                  stdout=subprocess.PIPE, text=True))
@@ -248,6 +307,25 @@ def _print_cycle(view: dict) -> None:
         print(f"  topic subscriber received: {message['subject']}")
 
 
+def _reset_moto(endpoint: str) -> None:
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10).close()
+
+
+def _print_rollout(rollout: sim_infra.SpokeRollout, workers: Any) -> None:
+    if rollout.method == "stackset":
+        print(f"spokes: StackSet {rollout.stack_set} (self-managed) from the synthesized DivaSpoke template, "
+              f"{len(rollout.instances)} stack instances in {rollout.seconds}s")
+    else:
+        print(f"note: {rollout.note}")
+    for instance in rollout.instances:
+        worker = "  <- spoke worker" if (instance.account, instance.region) in workers else ""
+        role = instance.role_arn.rsplit("/", 1)[-1]
+        print(f"  {instance.account}/{instance.region:<10} {instance.status:<8} "
+              f"{instance.stack_name or '-'}  role {role or '-'}{worker}")
+
+
 def main(cycles: int = 8, as_json: bool = False) -> int:
     from moto.server import ThreadedMotoServer
 
@@ -268,18 +346,24 @@ def main(cycles: int = 8, as_json: bool = False) -> int:
     sim = None
     try:
         host, port = server.get_host_and_port()
+        _reset_moto(f"http://{host}:{port}")  # the server shares this process's backends: start empty
         sim = _Sim(f"http://{host}:{port}")
         topic, inbox = sim.create_hub()
         sim.create_spoke_resources()
+        rollout = sim.deploy_spokes()
         urls = sim.start_workers()
+        if as_json and rollout.note:
+            print(f"diva sim: note: {rollout.note}", file=sys.stderr)
         settings = Settings(mode="hub", state_url=f"dynamodb://{TABLE}", alert_topic_arn=topic,
                             region=HUB.region, endpoint_url=sim.endpoint, max_workers=8)
         events, targets = load_events_and_targets("hub.sim_events")
         dispatcher = _RecordingDispatcher(HttpDispatcher(urls))
-        app = build_hub(settings, function_arn=spoke_function_arn(HUB, "diva-hub"), session=sim.hub,
+        tick_session = _session(HUB.account, HUB.region, sim.endpoint, TICK_ROLE_NAME, "diva-hub")
+        app = build_hub(settings, function_arn=spoke_function_arn(HUB, "diva-hub"), session=tick_session,
                         events=events, targets=targets, dispatcher=dispatcher, metrics=RecordingMetrics())
         story = _story(cycles)
         if not as_json:
+            _print_rollout(rollout, {(t.account, t.region) for t in urls})
             print(f"moto on {sim.endpoint}; hub {HUB}; spokes {', '.join(map(str, SPOKES))}; "
                   f"pipeline breaks at cycle {story.break_at}, repaired at cycle {story.repair_at}")
         alerts = recoveries = 0
@@ -301,6 +385,7 @@ def main(cycles: int = 8, as_json: bool = False) -> int:
             "keys_written": {str(t): len(k) for t, k in dispatcher.keys.items()},
             "keys_outside_own_prefix": foreign + mismatched,
             "heartbeats": len(app.metrics.completed),
+            "spokes": rollout.summary(),
             "seconds": round(time.monotonic() - started, 1),
         }
         if as_json:

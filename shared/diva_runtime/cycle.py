@@ -23,18 +23,20 @@ from typing import Any, Protocol
 from contracts.options import EventOptions
 from contracts.state import EventState, Notification
 from diva_core import outbox
+from diva_core.cycles import superseded
 from diva_core.engine import evaluate, should_inject
 from diva_core.observations import Observation, ProbeOutcome
 from diva_core.policy import EventPolicy
 from diva_core.transitions import Transition
 from diva_runtime.alerts import AlertSink, FunctionSink, LogSink
 from diva_runtime.persist import commit_with_rebase
-from diva_runtime.probes import DEFAULT_MAX_WORKERS, Call, Finished, describe_error, interpret, run_calls
+from diva_runtime.probes import DEFAULT_MAX_WORKERS, Call, Finished, HungCalls, describe_error, interpret, run_calls
 from diva_runtime.stores.base import StateStore
 
 log = logging.getLogger("diva.cycle")
 
 EMPTY = EventState()
+DELIVERY_RECORD_ATTEMPTS = 32
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,7 @@ class InProcessProber:
     def __init__(self, events: Mapping[str, EventOptions], *, max_workers: int = DEFAULT_MAX_WORKERS):
         self._events = events
         self._max_workers = max_workers
+        self._hung = HungCalls()
         self._token_aware = {
             name: options.detect is not None and accepts_token(options.detect) for name, options in events.items()
         }
@@ -106,7 +109,7 @@ class InProcessProber:
             return []
 
         first = [self._call(name, "detect" if plan.policies[name].detects else "inject", plan) for name in names]
-        run_calls(first, max_workers=self._max_workers, deadline=deadline, follow_up=follow_up)
+        run_calls(first, max_workers=self._max_workers, deadline=deadline, follow_up=follow_up, hung=self._hung)
         observations: dict[str, Observation] = {}
         for name in names:
             if name in awaiting_inject:
@@ -189,11 +192,12 @@ class Cycle:
         self.prober = prober
         self.sinks = sinks or default_sinks(events)
         self.max_workers = max_workers
+        self._hung_sinks = HungCalls()
 
     def run(self, *, cycle_id: str, now: datetime, deadline: float | None = None) -> CycleReport:
         names = list(self.events)
         snapshot = self.store.load(names)
-        duplicate = [n for n in names if n in snapshot.states and snapshot.states[n].last_cycle_id == cycle_id]
+        duplicate = [n for n in names if n in snapshot.states and superseded(cycle_id, snapshot.states[n].last_cycle_id)]
         to_probe = [n for n in names if n not in set(duplicate)]
         observations = self.prober.observe(to_probe, ProbePlan(snapshot.states, self.policies), deadline)
         unfinished = [n for n in to_probe if n not in observations]
@@ -205,7 +209,7 @@ class Cycle:
                 current = fresh.get(name, EMPTY)
                 new = current
                 observation = observations.get(name)
-                if observation is not None and current.last_cycle_id != cycle_id:
+                if observation is not None and not superseded(cycle_id, current.last_cycle_id):
                     evaluation = evaluate(
                         current, self.policies[name], observation, event=name, cycle_id=cycle_id, now=now
                     )
@@ -239,7 +243,10 @@ class Cycle:
                         changes[name] = new.model_copy(update={"version": current.version + 1})
                 return changes
 
-            snapshot, _ = commit_with_rebase(self.store, snapshot, apply_deliveries, names)
+            # The notices are out: recording that must not give up easily, or a claim would
+            # linger and the notice be sent again once its lease ran out.
+            snapshot, _ = commit_with_rebase(self.store, snapshot, apply_deliveries, names,
+                                             attempts=DELIVERY_RECORD_ATTEMPTS)
 
         return CycleReport(
             cycle_id=cycle_id,
@@ -267,11 +274,15 @@ class Cycle:
                         calls.append(Call((name, notification.id, sink.name), sink.send, (name, notification),
                                           self.policies[name].timeout))
         results: dict[tuple[str, str], tuple[list[str], dict[str, str]]] = {key: ([], {}) for key in pending}
-        finished = run_calls(calls, max_workers=self.max_workers, deadline=deadline)
+        finished = run_calls(calls, max_workers=self.max_workers, deadline=deadline, hung=self._hung_sinks)
         for done in finished:
             name, notification_id, sink_name = done.call.key
             ok, errors = results[(name, notification_id)]
-            if done.timed_out:
+            if done.cut_off:
+                errors[sink_name] = "still running at the cycle deadline; outcome unknown, retried next cycle"
+            elif done.still_hung:
+                errors[sink_name] = "the previous attempt is still running; not started again"
+            elif done.timed_out:
                 errors[sink_name] = f"timed out after {done.call.timeout:g}s"
             elif done.error is not None:
                 errors[sink_name] = describe_error(done.error)

@@ -32,6 +32,7 @@ def commit_with_rebase(
     rebase: Rebase,
     names: Collection[str] | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    attempts: int = MAX_ATTEMPTS,
 ) -> tuple[Snapshot, dict[str, EventState]]:
     """Apply `rebase` to `base` and commit; on conflict re-read `names` and re-apply, bounded.
 
@@ -41,7 +42,7 @@ def commit_with_rebase(
     """
     stored: dict[str, EventState] = {}
     done: set[str] = set()
-    for attempt in range(1, MAX_ATTEMPTS + 1):
+    for attempt in range(1, attempts + 1):
         changes = {name: state for name, state in rebase(base.states).items() if name not in done}
         if not changes:
             return base, stored
@@ -51,12 +52,12 @@ def commit_with_rebase(
             done |= conflict.written
             stored.update({name: changes[name] for name in conflict.written if name in changes})
             log.info("state changed under us (%s); re-reading, attempt %d", conflict, attempt)
-            sleep(random.uniform(0, BACKOFF_SECONDS * 2**attempt))
+            sleep(random.uniform(0, BACKOFF_SECONDS * 2 ** min(attempt, 6)))
             base = store.load(names)
             continue
         stored.update(changes)
         return after, stored
     raise StaleStateError(
-        f"{store.description}: gave up after {MAX_ATTEMPTS} compare-and-set conflicts; "
+        f"{store.description}: gave up after {attempts} compare-and-set conflicts; "
         "nothing was overwritten", written=frozenset(done),
     )

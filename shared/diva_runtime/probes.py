@@ -43,6 +43,38 @@ class Finished:
     error: BaseException | None = None
     timed_out: bool = False
     duration: float = 0.0
+    cut_off: bool = False
+    """Still running when the deadline came: its outcome is unknown."""
+    still_hung: bool = False
+    """Not started: the same call from an earlier cycle is still running (abandoned)."""
+
+
+class HungCalls:
+    """Calls abandoned after their timeout whose threads still run, by call key.
+
+    A probe that hangs every cycle would otherwise leave one more thread behind each time;
+    while its previous thread lives, the same call is not started again but reported as
+    still hung, so abandoned threads stay bounded by the number of distinct calls.
+    """
+
+    def __init__(self) -> None:
+        self._threads: dict[Any, threading.Thread] = {}
+
+    def add(self, key: Any, thread: threading.Thread | None) -> None:
+        if thread is not None:
+            self._threads[key] = thread
+
+    def still_running(self, key: Any) -> bool:
+        thread = self._threads.get(key)
+        if thread is None:
+            return False
+        if thread.is_alive():
+            return True
+        del self._threads[key]
+        return False
+
+    def __len__(self) -> int:
+        return sum(1 for key in list(self._threads) if self.still_running(key))
 
 
 FollowUp = Callable[[Finished], Iterable[Call]]
@@ -62,13 +94,16 @@ def run_calls(
     max_workers: int = DEFAULT_MAX_WORKERS,
     deadline: float | None = None,
     follow_up: FollowUp | None = None,
+    hung: HungCalls | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> list[Finished]:
     """Run `calls` and whatever `follow_up` asks for after each one finishes.
 
-    Returns every call that finished (or timed out) before `deadline` (a `clock()` value);
-    calls still queued or running at the deadline are simply absent.
+    Returns every call that finished (or timed out) before `deadline` (a `clock()` value),
+    plus those still running at the deadline (`cut_off`); calls not yet started at the
+    deadline are never started and are absent.
     """
+    closed = threading.Event()
     tasks: queue.SimpleQueue = queue.SimpleQueue()
     results: queue.SimpleQueue = queue.SimpleQueue()
     ids = itertools.count()
@@ -80,7 +115,7 @@ def run_calls(
     def work(worker: _Worker) -> None:
         while True:
             item = tasks.get()
-            if item is None or worker.abandoned:
+            if item is None or worker.abandoned or closed.is_set():
                 return
             task_id, call = item
             start = clock()
@@ -120,6 +155,9 @@ def run_calls(
     def submit(call: Call) -> None:
         nonlocal outstanding
         outstanding += 1
+        if hung is not None and hung.still_running(call.key):
+            settle(next(ids), Finished(call, timed_out=True, still_hung=True))
+            return
         tasks.put((next(ids), call))
         if live < min(INITIAL_WORKERS, max_workers):
             start_worker()
@@ -172,12 +210,21 @@ def run_calls(
                 if now - began >= call.timeout and task_id not in settled:
                     worker.abandoned = True
                     live -= 1
+                    if hung is not None:
+                        hung.add(call.key, worker.thread)
                     settle(task_id, Finished(call, timed_out=True, duration=now - began))
                     if outstanding:
                         start_worker()
     finally:
+        # Nothing queued may start after we return: the caller has moved on (and on Lambda
+        # the process is frozen until the next invocation).
+        closed.set()
         for _ in workers:
             tasks.put(None)
+    for worker in workers.values():
+        running = worker.current
+        if running is not None and not worker.abandoned and running[0] not in settled:
+            finished.append(Finished(running[1], cut_off=True, duration=clock() - running[2]))
     return finished
 
 
@@ -194,6 +241,11 @@ def interpret(action: str, finished: Finished) -> ProbeOutcome:
     an exception or a timeout is a failure with its reason recorded.
     """
     call, value, duration = finished.call, finished.value, finished.duration
+    if finished.still_hung:
+        return ProbeOutcome(action, "timeout", f"{action} from an earlier cycle is still running "
+                            f"(timed out after {call.timeout:g}s); not started again")
+    if finished.cut_off:
+        return ProbeOutcome(action, "timeout", f"{action} was still running at the deadline", duration=duration)
     if finished.timed_out:
         return ProbeOutcome(action, "timeout", f"{action} did not finish within {call.timeout:g}s", duration=duration)
     if finished.error is not None:

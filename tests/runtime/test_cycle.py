@@ -178,3 +178,52 @@ def test_upstream_state_file_keeps_its_counters(tmp_path):
 def test_missing_state_starts_empty(tmp_path):
     assert FileStateStore(tmp_path / "none" / "s.json").load().states == {}
     assert EventState().status == "new"
+
+
+def test_calls_not_started_by_the_deadline_never_start(tmp_path):
+    from diva_runtime.probes import Call, run_calls
+
+    started = []
+
+    def slow(i):
+        started.append(i)
+        time.sleep(0.2)
+        return True
+
+    finished = run_calls([Call(i, slow, (i,), 5) for i in range(20)], max_workers=2,
+                         deadline=time.monotonic() + 0.3)
+    time.sleep(1.0)
+    assert len(started) <= 4  # the ones in flight at the deadline, nothing queued after it
+    assert any(f.cut_off for f in finished)
+
+
+def test_a_probe_that_hangs_every_cycle_leaves_one_thread_behind_not_one_per_cycle(tmp_path):
+    release = threading.Event()
+    cycle = make_cycle({"hangs": {"detect": lambda n: release.wait(30), "inject": lambda n: True,
+                                  "timeout": 0.05, "max_failures": 10}}, tmp_path / "s.json")
+    try:
+        before = threading.active_count()
+        reports = [run(cycle, n) for n in range(1, 6)]
+        assert threading.active_count() - before <= 2
+        assert reports[-1].states["hangs"].detection_failures == 5
+        assert "still running" in reports[-1].states["hangs"].last_error
+    finally:
+        release.set()
+
+
+def test_a_redelivered_old_scheduled_tick_is_not_applied_again(tmp_path):
+    cycle = make_cycle({"e": {"detect": lambda n: False, "inject": lambda n: True, "max_failures": 3}},
+                       tmp_path / "s.json")
+    cycle.run(cycle_id="20261204T120000Z", now=T0)
+    cycle.run(cycle_id="20261204T120500Z", now=T0 + timedelta(minutes=5))
+    late = cycle.run(cycle_id="20261204T120000Z", now=T0 + timedelta(minutes=6))
+    assert late.skipped_duplicate == ["e"]
+    assert late.states["e"].detection_failures == 2 and not late.states["e"].alerted
+
+
+def test_overlapping_ad_hoc_runs_are_all_counted_whatever_their_order(tmp_path):
+    cycle = make_cycle({"e": {"detect": lambda n: False, "inject": lambda n: True, "max_failures": 9}},
+                       tmp_path / "s.json")
+    cycle.run(cycle_id="20261204T120005Z-bbbb", now=T0)
+    report = cycle.run(cycle_id="20261204T120001Z-aaaa", now=T0)
+    assert report.states["e"].detection_failures == 2

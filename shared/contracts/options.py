@@ -18,7 +18,7 @@ from diva_core.errors import ConfigError
 from diva_core.policy import EventPolicy
 
 PositiveInt = Annotated[int, Field(strict=True, ge=1)]
-Seconds = Annotated[float, Field(gt=0, le=900)]
+Seconds = Annotated[float, Field(gt=0, le=900, strict=True)]
 
 SEED_DEFAULT_DETECTION_THRESHOLD = 1
 """Neither spelling given: the seed README's default (1), not upstream's (3)."""
@@ -172,7 +172,7 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "callable_type":
         return f"{loc} must be a function, got {got!r}"
     if kind in ("model_type", "model_attributes_type", "dict_type"):
-        return f"{loc} must be a mapping of options, got {got!r}"
+        return f"{loc or 'options'} must be a mapping of options, got {got!r}"
     message = str(error["msg"]).removeprefix("Value error, ")
     return f"{loc}: {message}" if loc else message
 

@@ -203,7 +203,10 @@ def _failing(s, policy, detect, inject, failure, event, cycle_id, now, reasons) 
     if s["incident_id"] is None:
         s["incident_id"] = cycle_id
         s["incident_started_at"] = now
-        reasons.append("incident opened")
+        # The usual DIVA path, not yet an outage: nothing seen, so a synthetic event is sent
+        # and the next detection verifies it.
+        injected_now = inject is not None and inject.ok and policy.detects
+        reasons.append("not detected; injected to verify" if injected_now else "incident opened")
     if policy.detects and detect is not None and not detect.ok:
         s["detection_failures"] += 1
     if inject is not None:

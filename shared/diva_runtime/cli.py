@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 
 from diva_core.errors import ConfigError, DivaError, StateError
 
-DEFAULT_EVENTS = "user_logic"
+DEFAULT_EVENTS_CANDIDATES = ("user_logic", "user_logic.py", "event_logic.py")
 DEFAULT_STATE = "file:.diva/state.json"
 
 log = logging.getLogger("diva")
@@ -37,6 +37,25 @@ def local_cycle_id(now: datetime) -> str:
     return f"{now.strftime('%Y%m%dT%H%M%S')}Z-{secrets.token_hex(4)}"
 
 
+def _events_source(given: str | None) -> str:
+    """`--events`, or the first of ./user_logic/, ./user_logic.py, ./event_logic.py.
+
+    Only the working directory is searched: an installed package that happens to be named
+    `user_logic` must never be monitored by accident.
+    """
+    from pathlib import Path
+
+    if given:
+        return given
+    for candidate in DEFAULT_EVENTS_CANDIDATES:
+        if Path(candidate).exists():
+            return candidate
+    raise ConfigError([
+        "no events to monitor: pass --events, or run where ./user_logic/, ./user_logic.py "
+        "or ./event_logic.py exists"
+    ])
+
+
 def _add_store_args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state", default=DEFAULT_STATE, help="file:PATH, s3://bucket/key or dynamodb://table")
     parser.add_argument("--endpoint-url", help="AWS-compatible endpoint (moto, dynalite, localstack)")
@@ -49,7 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="run one monitoring cycle (or one every --every)")
-    run.add_argument("--events", default=DEFAULT_EVENTS, help="folder, .py file or module with get_events()")
+    run.add_argument("--events", help="folder, .py file or module with get_events() (default: ./user_logic)")
     _add_store_args(run)
     run.add_argument("--json", action="store_true", help="print the cycle's result as one JSON object")
     run.add_argument("--every", type=_duration, help="repeat on a local schedule, e.g. 5m, until interrupted")
@@ -58,12 +77,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--deadline", type=_duration, help="stop probing after this long; unfinished events keep their state")
 
     status = commands.add_parser("status", help="show events, status, counters and open incidents")
-    status.add_argument("--events", default=DEFAULT_EVENTS)
+    status.add_argument("--events")
     _add_store_args(status)
     status.add_argument("--json", action="store_true")
 
     validate = commands.add_parser("validate", help="check the events' configuration only")
-    validate.add_argument("--events", default=DEFAULT_EVENTS)
+    validate.add_argument("--events")
 
     _add_extension_commands(commands)
     return parser
@@ -119,7 +138,7 @@ def _run(args) -> int:
     from diva_runtime.stores import open_store
     from diva_runtime.user_logic import load_events
 
-    events = load_events(args.events)
+    events = load_events(_events_source(args.events))
     store = open_store(args.state, endpoint_url=args.endpoint_url, region=args.region)
     workers = args.max_workers or DEFAULT_MAX_WORKERS
     if workers < 1:
@@ -151,7 +170,7 @@ def _status(args) -> int:
     from diva_runtime.user_logic import load_events
 
     try:
-        names = list(load_events(args.events))
+        names = list(load_events(_events_source(args.events)))
     except ConfigError:
         names = None  # status still shows what is stored
     store = open_store(args.state, endpoint_url=args.endpoint_url, region=args.region)
@@ -172,7 +191,7 @@ def _status(args) -> int:
 def _validate(args) -> int:
     from diva_runtime.user_logic import load_events
 
-    events = load_events(args.events)
+    events = load_events(_events_source(args.events))
     for name, options in events.items():
         policy = options.policy()
         print(f"ok  {name}: role={policy.role} detection_threshold={policy.detection_threshold} "

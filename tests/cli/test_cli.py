@@ -109,3 +109,11 @@ def test_synth_with_a_bad_config_exits_2_naming_the_field(tmp_path):
     config.write_text('{"schedule": "every tuesday"}')
     result = diva("synth", "--out", str(tmp_path / "out"), "--config", str(config), cwd=tmp_path)
     assert result.returncode == 2 and "schedule" in result.stderr
+
+
+def test_without_events_here_nothing_installed_is_monitored_by_accident(tmp_path):
+    result = diva("validate", cwd=tmp_path)
+    assert result.returncode == 2 and "no events to monitor" in result.stderr
+    (tmp_path / "event_logic.py").write_text((REPO / "user_logic" / "seed_example.py").read_text())
+    found = diva("validate", cwd=tmp_path)
+    assert found.returncode == 0 and "sample_event" in found.stdout

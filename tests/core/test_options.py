@@ -119,3 +119,15 @@ def test_a_module_that_fails_to_import_is_a_config_error(tmp_path):
     bad.write_text("raise RuntimeError('no credentials')\n")
     with pytest.raises(ConfigError, match="importing it raised RuntimeError: no credentials"):
         load_events(str(bad))
+
+
+def test_timeout_must_be_a_number_not_a_flag_or_text():
+    assert problems({"e": base(timeout=True)}) == [
+        "event 'e': timeout must be a number of seconds > 0 and <= 900, got True"]
+    assert problems({"e": base(timeout="5")}) == [
+        "event 'e': timeout must be a number of seconds > 0 and <= 900, got '5'"]
+    assert parse_events({"e": base(timeout=5)})["e"].policy().timeout == 5.0
+
+
+def test_options_must_be_a_mapping():
+    assert problems({"e": None}) == ["event 'e': options must be a mapping of options, got None"]

@@ -17,9 +17,9 @@ from infra import permissions
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "infra.md"
 RUNTIME_SOURCES = [REPO / "hub", REPO / "spoke", REPO / "shared" / "diva_runtime"]
-# `diva sim` builds a whole local AWS (tables, topics) on a moto server; it never runs in a
-# deployed Lambda, so its setup calls need no grant.
-LOCAL_ONLY = {REPO / "hub" / "simulation.py", REPO / "hub" / "sim_events.py"}
+# `diva sim` builds a whole local AWS (tables, topics, a StackSet) on a moto server; it never
+# runs in a deployed Lambda, so its setup calls need no grant.
+LOCAL_ONLY = {REPO / "hub" / "simulation.py", REPO / "hub" / "sim_events.py", REPO / "hub" / "sim_infra.py"}
 SERVICES = {"s3": "s3", "dynamodb": "dynamodb", "sns": "sns", "sts": "sts", "lambda": "lambda",
             "cloudformation": "cloudformation"}
 # Operations whose IAM action differs from the API name.

@@ -54,7 +54,9 @@ class LambdaDispatcher:
         self._clients: dict[tuple[str, int], Any] = {}
 
     def _client(self, region: str, timeout: float) -> Any:
-        # The read timeout must outlast the spoke; retries would re-run probes, so none.
+        # The read timeout must outlast the spoke. No retry: a second invoke of a slow spoke
+        # would run its detects (and their side effects) again. botocore's `max_attempts`
+        # counts retries (1 = two calls); `total_max_attempts` counts calls.
         key = (region, int(timeout) + 1)
         if key not in self._clients:
             import boto3
@@ -63,7 +65,8 @@ class LambdaDispatcher:
             session = self._session or boto3.session.Session()
             self._clients[key] = session.client(
                 "lambda", region_name=region, endpoint_url=self._endpoint_url,
-                config=Config(read_timeout=key[1], connect_timeout=5, retries={"max_attempts": 1, "mode": "standard"}),
+                config=Config(read_timeout=key[1], connect_timeout=5,
+                              retries={"total_max_attempts": 1, "mode": "standard"}),
             )
         return self._clients[key]
 

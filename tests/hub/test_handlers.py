@@ -107,3 +107,23 @@ def test_the_lambda_dispatcher_invokes_the_spoke_function_cross_account_synchron
             "FunctionName": "arn:aws:lambda:eu-west-1:222222222222:function:diva-spoke",
             "InvocationType": "RequestResponse", "Payload": batch.model_dump_json().encode()})
         assert dispatcher.dispatch(target, batch, timeout=30) == {"written": 0}
+
+
+def test_the_lambda_dispatcher_never_retries_an_invoke_so_a_slow_spoke_runs_its_probes_once():
+    from botocore.exceptions import ReadTimeoutError
+
+    dispatcher = LambdaDispatcher(function_name="diva-spoke", session=boto3.session.Session(
+        aws_access_key_id="x", aws_secret_access_key="y"))
+    target = Target(account="222222222222", region="eu-west-1")
+    client = dispatcher._client(target.region, 30)
+    assert client.meta.config.retries["total_max_attempts"] == 1
+    sends: list[str] = []
+
+    def time_out(request, **_):
+        sends.append(request.url)
+        raise ReadTimeoutError(endpoint_url=request.url)
+
+    client.meta.events.register("before-send.lambda.Invoke", time_out)
+    with pytest.raises(Exception, match="ReadTimeout"):
+        dispatcher.dispatch(target, CommandBatch(cycle_id="c1", commands=()), timeout=30)
+    assert len(sends) == 1

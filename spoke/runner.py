@@ -14,7 +14,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from contracts.commands import MAX_REASON_CHARS, CommandBatch, ProbeCommand, ProbeResult, SpokeReply
+from contracts.commands import (
+    MAX_CORRELATION_BYTES,
+    MAX_REASON_BYTES,
+    CommandBatch,
+    ProbeCommand,
+    ProbeResult,
+    SpokeReply,
+    clip_json_bytes,
+)
 from contracts.options import EventOptions
 from diva_runtime.cycle import accepts_token
 from diva_runtime.probes import DEFAULT_MAX_WORKERS, Call, Finished, interpret, run_calls
@@ -38,10 +46,6 @@ class SpokeIdentity:
         if len(parts) < 7 or parts[2] != "lambda":
             raise ValueError(f"not a Lambda function ARN: {arn!r}")
         return cls(account=parts[4], region=parts[3])
-
-
-def _clip(text: str | None) -> str | None:
-    return None if text is None else text[:MAX_REASON_CHARS]
 
 
 class SpokeRunner:
@@ -126,9 +130,9 @@ class SpokeRunner:
                 duration: float, correlation_id: str | None = None) -> ProbeResult:
         return ProbeResult(
             event=command.event, cycle_id=command.cycle_id, action=command.action, outcome=outcome,
-            reason=_clip(reason), started_at=started_at, duration=round(max(0.0, duration), 6),
+            reason=clip_json_bytes(reason, MAX_REASON_BYTES), started_at=started_at, duration=round(max(0.0, duration), 6),
             account=self.identity.account, region=self.identity.region,
-            correlation_id=correlation_id if correlation_id is None else correlation_id[:1024],
+            correlation_id=clip_json_bytes(correlation_id, MAX_CORRELATION_BYTES),
         )
 
     def _write_all(self, results: list[ProbeResult], writer: HubResultWriter) -> int:

@@ -9,11 +9,10 @@ tests and `diva sim` can show.
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
-from contracts.commands import RESULT_TTL, ProbeResult, claim_key, result_key
+from contracts.commands import RESULT_TTL, ProbeResult, claim_key, encode_result, result_key
 from diva_core.errors import DivaError, StoreUnavailableError
 from diva_runtime import aws
 
@@ -58,5 +57,4 @@ class HubResultWriter:
                 f"refusing to write a result for account {result.account}: this spoke is account {self.account}"
             )
         key = result_key(self.account, result.cycle_id, result.event, result.action)
-        return self._put_once(key, {"result": {"S": json.dumps(result.model_dump(mode="json"), separators=(",", ":"))}},
-                              now=now)
+        return self._put_once(key, {"result": {"S": encode_result(result)}}, now=now)

@@ -12,6 +12,7 @@ than guessing.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime, timedelta
 from typing import Annotated, Literal
@@ -23,10 +24,15 @@ from contracts.placement import ACCOUNT_PATTERN, REGION_PATTERN
 COMMAND_SCHEMA_VERSION = 1
 RESULT_SCHEMA_VERSION = 1
 
-MAX_REASON_CHARS = 1000
-MAX_CORRELATION_CHARS = 1024
+MAX_REASON_BYTES = 1000
+MAX_CORRELATION_BYTES = 1024
+"""A spoke clips reason and token to these many bytes of their JSON (UTF-8, unescaped) form:
+a limit in characters would let 1000 non-ASCII characters take 3000-6000 bytes."""
+MAX_REASON_CHARS = MAX_REASON_BYTES
+MAX_CORRELATION_CHARS = MAX_CORRELATION_BYTES
+"""Character caps the models enforce (never more than the byte caps)."""
 MAX_RESULT_BYTES = 4096
-"""Largest result item the hub accepts; a spoke truncates reasons to stay well under it."""
+"""Largest result item the hub accepts; clipped reasons and tokens keep a result under it."""
 RESULT_TTL = timedelta(days=7)
 """Results are kept a week for investigation, then expire (`expires_at`, the table's TTL)."""
 
@@ -111,6 +117,25 @@ class SpokeReply(_Contract):
     written: int = 0
     already_written: int = 0
     refused: tuple[str, ...] = ()
+
+
+def clip_json_bytes(text: str | None, max_bytes: int) -> str | None:
+    """The longest prefix of `text` whose JSON string body (`ensure_ascii=False`) fits in
+    `max_bytes` UTF-8 bytes. Counted as JSON because quotes and control characters grow
+    when escaped; never cuts a character in half."""
+    if text is None:
+        return None
+    total = 0
+    for index, char in enumerate(text):
+        total += len(json.dumps(char, ensure_ascii=False).encode()) - 2
+        if total > max_bytes:
+            return text[:index]
+    return text
+
+
+def encode_result(result: ProbeResult) -> str:
+    """The stored form of a result: compact JSON, non-ASCII kept as UTF-8 (not \\uXXXX)."""
+    return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
 
 
 def result_key(account: str, cycle_id: str, event: str, action: str) -> str:

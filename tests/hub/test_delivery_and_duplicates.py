@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from contracts.commands import CommandBatch, ProbeCommand, ProbeResult
+from contracts.options import parse_events
 from hub.results import Expected, ResultReader
 from spoke.writer import ForeignResultError
 from tests.hub.world import HUB, SPOKE_A, SPOKE_B, TABLE, World, tick_event
@@ -166,6 +167,34 @@ def test_bad_results_are_recorded_as_errors_without_crashing(body: str, problem:
     outcome = reader.judge({"pk": {"S": "x"}, "result": {"S": body}}, Expected("orders", "detect", SPOKE_B, CYCLE_0))
     assert outcome.outcome == "error"
     assert problem in outcome.reason
+
+
+def test_a_long_non_ascii_reason_and_token_still_make_a_valid_result(world: World):
+    def inject(name: str) -> str:
+        return "注文" * 500  # 1000 characters, 3000 bytes of UTF-8
+
+    def detect(name: str, token: str | None = None) -> bool:
+        raise RuntimeError("障害が発生しました" * 112)  # 1008 characters
+
+    placement = SPOKE_A.model_dump()
+    events = parse_events({"orders": {"inject": inject, "detect": detect, "placement": placement}})
+    world.add_spoke(SPOKE_A, events)
+    commands = tuple(ProbeCommand(event="orders", cycle_id=CYCLE_0, action=action, account=SPOKE_A.account,
+                                  region=SPOKE_A.region) for action in ("inject", "detect"))
+    reply = world.spokes[SPOKE_A].invoke(
+        json.loads(CommandBatch(cycle_id=CYCLE_0, commands=commands).model_dump_json()),
+        function_arn=f"arn:aws:lambda:{SPOKE_A.region}:{SPOKE_A.account}:function:diva-spoke")
+    assert reply["written"] == 2
+
+    reader = ResultReader(client=world.hub_session.client("dynamodb", region_name=HUB.region), table=TABLE,
+                          known_events=["orders"])
+    outcomes = reader.read([Expected("orders", action, SPOKE_A, CYCLE_0) for action in ("inject", "detect")])
+    inject_outcome, detect_outcome = (outcomes[Expected("orders", a, SPOKE_A, CYCLE_0)] for a in ("inject", "detect"))
+    assert inject_outcome.outcome == "ok"
+    assert inject_outcome.token.startswith("注文") and len(inject_outcome.token.encode()) <= 1024
+    assert detect_outcome.outcome == "error" and "invalid result" not in detect_outcome.reason
+    assert detect_outcome.reason.startswith("detect raised RuntimeError: 障害")
+    assert len(detect_outcome.reason.encode()) <= 1000
 
 
 # -- outbox retries ------------------------------------------------------------------------

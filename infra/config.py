@@ -18,6 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from diva_core.errors import ConfigError
+
+__all__ = ["ConfigError", "DivaInfraConfig", "load_config", "normalize_schedule", "parse_config"]
+
 ACCOUNT_ID = r"^[0-9]{12}$"
 REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
 ROLE_ARN = r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9_+=,.@/-]+$"
@@ -39,10 +43,6 @@ _RATE_UNITS = {
     "d": "day", "day": "day", "days": "day",
 }
 _UNIT_MINUTES = {"minute": 1, "hour": 60, "day": 1440}
-
-
-class ConfigError(ValueError):
-    """A configuration value is invalid; the message names the field."""
 
 
 class _Model(BaseModel):
@@ -257,11 +257,10 @@ def normalize_schedule(value: str) -> str:
                      "cron(0/5 * * * ? *) or at(2030-01-01T00:00:00)")
 
 
-def _first_error(error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = ".".join(str(part) for part in first["loc"]) or "config"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
+def _describe(error: dict[str, Any]) -> str:
+    location = ".".join(str(part) for part in error["loc"]) or "config"
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
         return f"{location}: unknown option (misspelled?)"
     if location == "config" or message.split(":", 1)[0] in DivaInfraConfig.model_fields:
         return message
@@ -269,11 +268,13 @@ def _first_error(error: ValidationError) -> str:
 
 
 def parse_config(raw: dict[str, Any] | None) -> DivaInfraConfig:
-    """Validate raw values; a bad value raises ConfigError naming the field."""
+    """Validate raw values; bad values raise ConfigError, one line per problem, each naming
+    its field."""
     try:
         return DivaInfraConfig.model_validate(raw or {})
     except ValidationError as error:
-        raise ConfigError(f"invalid DIVA configuration: {_first_error(error)}") from None
+        problems = dict.fromkeys(f"invalid DIVA configuration: {_describe(e)}" for e in error.errors())
+        raise ConfigError(list(problems)) from None
 
 
 def load_config(*, context: Any = None, path: str | Path | None = None) -> DivaInfraConfig:
@@ -282,13 +283,13 @@ def load_config(*, context: Any = None, path: str | Path | None = None) -> DivaI
         try:
             raw = json.loads(Path(path).read_text())
         except (OSError, json.JSONDecodeError) as error:
-            raise ConfigError(f"cannot read DIVA configuration {path}: {error}") from None
+            raise ConfigError([f"cannot read DIVA configuration {path}: {error}"]) from None
         return parse_config(raw)
     if isinstance(context, str):
         try:
             context = json.loads(context)
         except json.JSONDecodeError as error:
-            raise ConfigError(f"context 'diva' is not JSON: {error}") from None
+            raise ConfigError([f"context 'diva' is not JSON: {error}"]) from None
     if context is not None and not isinstance(context, dict):
-        raise ConfigError("context 'diva' must be a JSON object")
+        raise ConfigError(["context 'diva' must be a JSON object"])
     return parse_config(context)

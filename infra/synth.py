@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             config = load_config(context=_cdk_json_context())
     except ConfigError as error:
-        print(f"diva synth: {error}", file=sys.stderr)
+        for problem in error.problems:
+            print(f"diva synth: {problem}", file=sys.stderr)
         return 2
 
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")

@@ -32,6 +32,23 @@ def test_a_bad_value_fails_with_a_message_naming_it(raw, field):
         parse_config(raw)
 
 
+def test_configuration_errors_are_divas_own_config_error_with_one_line_per_problem(tmp_path, capsys):
+    from diva_core.errors import ConfigError as DivaConfigError
+    from diva_core.errors import DivaError
+    from infra.synth import main
+
+    with pytest.raises(DivaConfigError) as error:
+        parse_config({"schedule": "every 5", "lambda_memory_mb": 64})
+    assert isinstance(error.value, DivaError)
+    assert sorted(line.split(":")[1].strip() for line in error.value.problems) == ["lambda_memory_mb", "schedule"]
+
+    config = tmp_path / "diva.json"
+    config.write_text(json.dumps({"schedule": "every 5", "lambda_memory_mb": 64}))
+    assert main(["--config", str(config), "--out", str(tmp_path / "bad")]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 2 and all(line.startswith("diva synth: invalid DIVA configuration: ") for line in lines)
+
+
 def test_seed_defaults_and_spellings_are_accepted():
     config = parse_config({"schedule_expression": "rate(1 m)", "lambda_name": "probe", "lambda_vpc_config": None})
     assert config.schedule == "rate(1 minute)" and config.schedule_interval_minutes == 1

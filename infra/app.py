@@ -64,7 +64,7 @@ def build(
     """Synthesize every stack `config` asks for into `outdir`; nag runs on each."""
     outdir = Path(outdir)
     code_dir = Path(code_dir) if code_dir else outdir.parent / f".{outdir.name}-code"
-    bundle.stage(code_dir, event_logic_path=config.event_logic_path)
+    bundle.stage(code_dir, event_logic_path=config.event_logic_path, events_module=config.events_module)
     code = lambda_.Code.from_asset(str(code_dir))
     result = Synthesized()
     if config.deployment == "single-stack":

@@ -25,6 +25,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from diva_core.errors import ConfigError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Top-level packages shipped in the bundle, keyed by import name -> folder in the repo.
 _TOP_LEVEL = ("hub", "spoke")
@@ -48,14 +50,33 @@ def source_tree(*, repo_root: Path = REPO_ROOT, event_logic_path: str | Path | N
     if event_logic_path is not None:
         user = Path(event_logic_path).resolve()
         if not user.exists():
-            raise FileNotFoundError(f"event_logic_path: {user} does not exist")
-        tree[user.stem if user.is_file() else user.name] = user
+            raise ConfigError([f"event_logic_path: {user} does not exist"])
+        name = user.stem if user.is_file() else user.name
+        if name in tree:
+            raise ConfigError([f"event_logic_path: {name!r} would replace DIVA's own package of that name "
+                               "in the bundle; rename the file or folder"])
+        tree[name] = user
     else:
         tree[_USER_LOGIC] = repo_root / _USER_LOGIC
     missing = [str(path) for path in tree.values() if not path.exists()]
     if missing:
         raise FileNotFoundError(f"cannot bundle DIVA code, missing: {', '.join(missing)}")
     return tree
+
+
+def check_events_module(module: str, tree: dict[str, Path]) -> None:
+    """Fail synth, naming the field, if the functions would import a module the bundle lacks
+    (every tick would fail with ModuleNotFoundError)."""
+    top, *rest = module.split(".")
+    source = tree.get(top)
+    found = source is not None and (
+        not rest if source.is_file()
+        else (source.joinpath(*rest).with_suffix(".py").is_file() or source.joinpath(*rest, "__init__.py").is_file())
+    )
+    if not found:
+        raise ConfigError([f"events_module: {module!r} is not in the Lambda bundle (top-level modules: "
+                           f"{', '.join(sorted(tree))}); set events_module to the module that defines "
+                           "get_events(), or event_logic_path to its file"])
 
 
 def _files(tree: dict[str, Path]) -> Iterator[tuple[str, Path]]:
@@ -73,13 +94,17 @@ def _files(tree: dict[str, Path]) -> Iterator[tuple[str, Path]]:
     yield from sorted(entries)
 
 
-def stage(dest: str | Path, **tree_options) -> Path:
-    """Copy the bundle into `dest` (emptied first), ready for lambda.Code.from_asset."""
+def stage(dest: str | Path, *, events_module: str | None = None, **tree_options) -> Path:
+    """Copy the bundle into `dest` (emptied first), ready for lambda.Code.from_asset.
+    With `events_module`, first check that the bundle contains it."""
+    tree = source_tree(**tree_options)
+    if events_module is not None:
+        check_events_module(events_module, tree)
     dest = Path(dest)
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    for archive_name, source in _files(source_tree(**tree_options)):
+    for archive_name, source in _files(tree):
         target = dest / archive_name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source, target)

@@ -196,6 +196,20 @@ class DivaInfraConfig(_Model):
             raise ValueError("lists a region twice")
         return values
 
+    @model_validator(mode="before")
+    @classmethod
+    def _events_module_from_path(cls, data: Any) -> Any:
+        """The bundle imports `event_logic_path` under its own name (upstream's
+        `event_logic.py` is module `event_logic`), so that is the default events module."""
+        if not isinstance(data, dict) or not data.get("event_logic_path") or "events_module" in data:
+            return data
+        path = str(data["event_logic_path"]).rstrip("/\\")
+        name = Path(path).stem if path.endswith(".py") else Path(path).name
+        if not name.isidentifier():
+            raise ValueError(f"event_logic_path: {path!r} is bundled under its own name, and {name!r} "
+                             "is not an importable module name; rename it (e.g. event_logic.py)")
+        return {**data, "events_module": name}
+
     @model_validator(mode="after")
     def _consistent(self) -> DivaInfraConfig:
         if self.deployment == "hub-spoke":

@@ -27,9 +27,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             config = load_config(context=_cdk_json_context())
     except ConfigError as error:
-        for problem in error.problems:
-            print(f"diva synth: {problem}", file=sys.stderr)
-        return 2
+        return _config_problems(error)
 
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from infra.app import build  # the slow import: Node + jsii start here
@@ -37,12 +35,20 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="diva-code-") as code_dir:
             result = build(config, outdir=args.out, code_dir=code_dir)
+    except ConfigError as error:  # found while bundling: an events module the bundle lacks
+        return _config_problems(error)
     except Exception as error:  # nag findings and CDK validation errors: show, do not trace
         print(f"diva synth: {error}", file=sys.stderr)
         return 1
     for name, path in result.files.items():
         print(f"{name}: {path}")
     return 0
+
+
+def _config_problems(error) -> int:
+    for problem in error.problems:
+        print(f"diva synth: {problem}", file=sys.stderr)
+    return 2
 
 
 def _cdk_json_context(path: Path = Path("cdk.json")):

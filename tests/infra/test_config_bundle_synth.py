@@ -92,3 +92,41 @@ def test_diva_synth_writes_templates_and_refuses_a_bad_config(tmp_path, capsys, 
     for stack in ("DivaHub", "DivaSpoke"):
         template = json.loads((tmp_path / "out" / f"{stack}.template.json").read_text())
         assert template["Resources"]
+
+
+def test_event_logic_path_sets_the_events_module_to_the_bundled_name(tmp_path):
+    logic = tmp_path / "event_logic.py"
+    logic.write_text("def get_events():\n    return {}\n")
+    package = tmp_path / "my_checks"
+    package.mkdir()
+    (package / "__init__.py").write_text("def get_events():\n    return {}\n")
+
+    assert parse_config({"event_logic_path": str(logic)}).events_module == "event_logic"
+    assert parse_config({"event_logic_path": str(package)}).events_module == "my_checks"
+    assert parse_config({"event_logic_path": str(logic), "events_module": "event_logic"}).events_module == "event_logic"
+    with pytest.raises(ConfigError, match="event_logic_path: .*'event-logic' is not an importable module name"):
+        parse_config({"event_logic_path": str(tmp_path / "event-logic.py")})
+
+
+def test_synth_refuses_an_events_module_that_is_not_in_the_bundle(tmp_path, synths):
+    from infra.app import build
+
+    logic = tmp_path / "event_logic.py"
+    logic.write_text("def get_events():\n    return {}\n")
+    synths("monolithic")  # Node is up: build is quick
+    with pytest.raises(ConfigError, match="events_module: 'user_logic' is not in the Lambda bundle"):
+        build(parse_config({"event_logic_path": str(logic), "events_module": "user_logic"}),
+              outdir=tmp_path / "bad", code_dir=tmp_path / "bad-code")
+    with pytest.raises(ConfigError, match="event_logic_path: 'hub' would replace DIVA's own package"):
+        (tmp_path / "hub.py").write_text("")
+        build(parse_config({"event_logic_path": str(tmp_path / "hub.py"), "events_module": "hub"}),
+              outdir=tmp_path / "bad2", code_dir=tmp_path / "bad2-code")
+
+    result = build(parse_config({"event_logic_path": str(logic)}), outdir=tmp_path / "out",
+                   code_dir=tmp_path / "code")
+    functions = [r for r in result.templates["DivaStack"]["Resources"].values()
+                 if r["Type"] == "AWS::Lambda::Function"]
+    assert functions[0]["Properties"]["Environment"]["Variables"]["DIVA_EVENTS_MODULE"] == "event_logic"
+    assert (tmp_path / "code" / "event_logic.py").is_file()
+    # a module inside a bundled package is fine too
+    build(parse_config({"events_module": "hub.sim_events"}), outdir=tmp_path / "sim", code_dir=tmp_path / "sim-code")

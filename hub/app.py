@@ -117,10 +117,34 @@ def identity_from_arn(arn: str | None) -> tuple[str | None, str | None]:
     return (parts[4], parts[3]) if len(parts) >= 7 and parts[2] == "lambda" else (None, None)
 
 
-def _check_spokes(placements: Mapping[str, Placement], settings: Settings, hub: Target) -> None:
+def _hub_runs_a_spoke(settings: Settings, hub: Target) -> bool:
+    """Only if DIVA_SPOKE_ACCOUNTS and DIVA_SPOKE_REGIONS list the hub's own account and region
+    (the single-account distributed stack does). The hub stack deploys no spoke beside
+    itself, and a service-managed StackSet never deploys to the management account."""
+    return hub.account in settings.spoke_accounts and hub.region in settings.spoke_regions
+
+
+def _require_placements(events: Mapping[str, EventOptions], settings: Settings, hub: Target) -> None:
+    """Without a spoke in the hub account, a half with no placement could never be probed:
+    every tick would record `no result` and alert. Refuse it at startup instead."""
+    if _hub_runs_a_spoke(settings, hub):
+        return
+    problems = []
+    for name, options in sorted(events.items()):
+        placement = options.placement
+        missing = [half for half in ("inject", "detect") if placement is None or getattr(placement, half) is None]
+        if missing:
+            what = "placement" if len(missing) == 2 else f"placement.{missing[0]}"
+            problems.append(f"event '{name}': {what} is required in hub mode "
+                            f"(no spoke runs in the hub account {hub})")
+    if problems:
+        raise ConfigError(problems)
+
+
+def _check_spokes(placements: Mapping[str, Placement], settings: Settings) -> None:
     """With a known list of spoke accounts/regions, a placement outside it is a config error."""
-    accounts = set(settings.spoke_accounts) | {hub.account} if settings.spoke_accounts else None
-    regions = set(settings.spoke_regions) | {hub.region} if settings.spoke_regions else None
+    accounts = set(settings.spoke_accounts) or None
+    regions = set(settings.spoke_regions) or None
     problems = []
     for event, placement in placements.items():
         for half in ("inject", "detect"):
@@ -199,9 +223,10 @@ def build_hub(
     if not hub_account or not region:
         raise ConfigError(["the hub's own account and region are unknown: set DIVA_HUB_ACCOUNT and AWS_REGION"])
     hub_target = Target(account=hub_account, region=region)
+    _require_placements(events, settings, hub_target)
     placements = resolve_placements({name: options.placement for name, options in events.items()},
                                     targets or {}, default=hub_target)
-    _check_spokes(placements, settings, hub_target)
+    _check_spokes(placements, settings)
     table_client = aws.client("dynamodb", session=session, region=region, endpoint_url=settings.endpoint_url)
     app.remote = Remote(
         placements=placements,

@@ -7,8 +7,9 @@ An event's `placement` option is either one target for both halves, or one per h
                   "detect": "audit-us"}
 
 A string names a target from the events module's optional `get_targets()` (name ->
-{account, region}). A half with no placement runs in the hub's own account and region,
-which is what the single-account distributed stack deploys a spoke into.
+{account, region}). A half with no placement runs in the hub's own account and region; the
+hub accepts that only where a spoke runs beside it (the single-account distributed stack),
+see hub/app.py.
 """
 
 from __future__ import annotations

@@ -90,3 +90,46 @@ def test_the_cycle_id_comes_from_the_scheduled_time_so_a_redelivered_tick_is_the
     assert parse_tick({"time": "2026-12-04T15:45:00Z", "detail-type": "Scheduled Event"}).cycle_id == "20261204T154500Z"
     with pytest.raises(ConfigError, match="scheduled_time must be an ISO 8601 time"):
         parse_tick({"scheduled_time": "soon"})
+
+
+def _build(events: dict, **settings):
+    import boto3
+
+    from hub.app import build_hub
+    from hub.dispatch import InProcessDispatcher
+
+    session = boto3.session.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name=HUB.region)
+    return build_hub(Settings(mode="hub", state_url="dynamodb://diva-hub", region=HUB.region, **settings),
+                     function_arn=f"arn:aws:lambda:{HUB.region}:{HUB.account}:function:diva-hub", session=session,
+                     events=events, targets={}, dispatcher=InProcessDispatcher({}))
+
+
+def test_in_hub_mode_an_event_without_placement_is_refused_when_no_spoke_runs_in_the_hub_account():
+    events = parse_events({
+        "orders": {"detect": _ok, "inject": _ok},
+        "billing": {"detect": _ok, "inject": _ok, "placement": {"detect": {"account": "222222222222",
+                                                                            "region": "eu-west-1"}}},
+        "placed": {"detect": _ok, "inject": _ok, "placement": {"account": "222222222222", "region": "eu-west-1"}},
+    })
+    with pytest.raises(ConfigError) as error:
+        _build(events, spoke_accounts=("222222222222",), spoke_regions=("eu-west-1",))
+    assert error.value.problems == [
+        "event 'billing': placement.inject is required in hub mode "
+        "(no spoke runs in the hub account 111111111111/us-east-1)",
+        "event 'orders': placement is required in hub mode (no spoke runs in the hub account 111111111111/us-east-1)",
+    ]
+    with pytest.raises(ConfigError, match="event 'orders': placement is required in hub mode"):
+        _build(events)  # spokes unknown: the hub account is not assumed to have one
+
+
+def test_an_explicit_placement_in_the_hub_account_needs_a_spoke_there_too():
+    events = parse_events({"orders": {"detect": _ok, "inject": _ok, "placement": HUB.model_dump()}})
+    with pytest.raises(ConfigError, match="placement.inject is account 111111111111, which has no spoke"):
+        _build(events, spoke_accounts=("222222222222",), spoke_regions=("us-east-1",))
+
+
+def test_events_without_placement_run_in_the_hub_account_when_a_spoke_is_deployed_there():
+    # The single-account distributed stack lists its own account and region as the spoke.
+    events = parse_events({"orders": {"detect": _ok, "inject": _ok}})
+    app = _build(events, spoke_accounts=(HUB.account,), spoke_regions=(HUB.region,))
+    assert app.remote.placements["orders"].inject == app.remote.placements["orders"].detect == HUB

@@ -110,3 +110,15 @@ def test_distributed_in_one_account_deploys_hub_and_spoke_together(synths):
                                                               {"PointInTimeRecoveryEnabled": True}})
     template.has_resource_properties("AWS::Lambda::Permission", {"Action": "lambda:InvokeFunction"})
     assert not template.find_resources("AWS::S3::Bucket")
+
+
+def test_distributed_in_one_account_lists_its_own_account_and_region_as_the_spoke(synths):
+    # The hub lets events without placement run beside it only when these name its own
+    # account and region (hub/app.py); this stack deploys the spoke there.
+    template = synths.template("distributed", "DivaStack")
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "FunctionName": "diva-hub",
+        "Environment": {"Variables": Match.object_like({
+            "DIVA_SPOKE_ACCOUNTS": {"Ref": "AWS::AccountId"}, "DIVA_SPOKE_REGIONS": {"Ref": "AWS::Region"},
+        })},
+    })

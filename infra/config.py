@@ -244,6 +244,12 @@ class DivaInfraConfig(_Model):
         return f"{self.name_prefix}-spoke"
 
     @property
+    def spoke_role_prefix(self) -> str:
+        """Every spoke function role is `<prefix><region>`; the hub access role trusts only
+        roles named so (`aws:PrincipalArn`), not every principal of a spoke account."""
+        return f"{self.name_prefix}-spoke-"
+
+    @property
     def hub_function_name(self) -> str:
         return f"{self.name_prefix}-hub" if self.distributed else self.name_prefix
 

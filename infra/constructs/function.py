@@ -140,13 +140,14 @@ class DivaFunction(Construct):
             )
 
 
-def lambda_role(scope: Construct, id: str, *, description: str) -> iam.Role:
+def lambda_role(scope: Construct, id: str, *, description: str, role_name: str | None = None) -> iam.Role:
     """An execution role with no managed policies: every permission is added explicitly."""
     return iam.Role(
         scope,
         id,
         assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
         description=description,
+        role_name=role_name,
     )
 
 

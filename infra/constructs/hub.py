@@ -243,16 +243,25 @@ class Hub(Construct):
 
 def spoke_trust_policy(config: DivaInfraConfig, trusted_accounts: Sequence[str], external_id: str) -> dict:
     """Trust: the organization or the listed accounts, with the external id, and a session tag
-    naming the caller's own account (the DynamoDB grant is scoped by that tag)."""
+    naming the caller's own account (the DynamoDB grant is scoped by that tag).
+
+    Only the spoke functions' roles (`<name>-spoke-<region>`, `aws:PrincipalArn`): an account
+    principal alone would let any role or user of a spoke account that learns the external
+    id write results as that account."""
+    role_pattern = f":role/{config.spoke_role_prefix}*"
     if config.org_id:
         principal: dict = {"AWS": "*"}
         who = {"aws:PrincipalOrgID": config.org_id}
+        spoke_roles = [Fn.join("", ["arn:", Aws.PARTITION, ":iam::*", role_pattern])]
     else:
         principal = {
             "AWS": [Fn.join("", ["arn:", Aws.PARTITION, ":iam::", account, ":root"]) for account in trusted_accounts]
         }
         who = {}
+        spoke_roles = [Fn.join("", ["arn:", Aws.PARTITION, ":iam::", account, role_pattern])
+                       for account in trusted_accounts]
     own_account_tag = {f"aws:RequestTag/{SESSION_TAG}": "${aws:PrincipalAccount}"}
+    only_spoke_roles = {"ArnLike": {"aws:PrincipalArn": spoke_roles}}
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -261,7 +270,8 @@ def spoke_trust_policy(config: DivaInfraConfig, trusted_accounts: Sequence[str],
                 "Effect": "Allow",
                 "Principal": principal,
                 "Action": "sts:AssumeRole",
-                "Condition": {"StringEquals": {**who, "sts:ExternalId": external_id, **own_account_tag}},
+                "Condition": {"StringEquals": {**who, "sts:ExternalId": external_id, **own_account_tag},
+                              **only_spoke_roles},
             },
             {
                 "Sid": "TagSessionWithOwnAccountOnly",
@@ -271,6 +281,7 @@ def spoke_trust_policy(config: DivaInfraConfig, trusted_accounts: Sequence[str],
                 "Condition": {
                     "StringEquals": {**who, **own_account_tag},
                     "ForAllValues:StringEquals": {"aws:TagKeys": [SESSION_TAG]},
+                    **only_spoke_roles,
                 },
             },
         ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
@@ -9,6 +10,17 @@ from constructs import Construct
 from infra import permissions
 from infra.config import DivaInfraConfig
 from infra.constructs.function import DivaFunction, add_probe_statements, lambda_role
+
+
+LONGEST_REGION = "ap-southeast-7"
+"""14 characters, as long as any region name so far; with the 32-character name prefix
+limit, `<prefix>-spoke-<region>` stays within IAM's 64."""
+
+
+def spoke_role_name(config: DivaInfraConfig, region: str) -> str:
+    """Fixed and predictable, so the hub's trust can name it. One per region: IAM is global,
+    and the StackSet deploys one spoke per region into the same account."""
+    return f"{config.spoke_role_prefix}{region}"
 
 
 class Spoke(Construct):
@@ -35,7 +47,8 @@ class Spoke(Construct):
     ) -> None:
         super().__init__(scope, id)
         self.role: iam.IRole = brought_role or lambda_role(
-            self, "Role", description="DIVA spoke: assume the hub access role, plus the user's probe permissions"
+            self, "Role", description="DIVA spoke: assume the hub access role, plus the user's probe permissions",
+            role_name=spoke_role_name(config, Aws.REGION),
         )
         self.function = DivaFunction(
             self,

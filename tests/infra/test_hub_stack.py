@@ -132,6 +132,27 @@ def test_spoke_access_role_trusts_the_organization_when_targeting_ous(synths):
         assert statement["Condition"]["StringEquals"]["aws:RequestTag/SpokeAccount"] == "${aws:PrincipalAccount}"
 
 
+def _principal_arn_patterns(statement: dict) -> list:
+    return statement["Condition"]["ArnLike"]["aws:PrincipalArn"]
+
+
+def test_only_the_spoke_function_roles_may_assume_the_access_role_not_any_principal_of_the_account(synths):
+    accounts = synths.template("hub_accounts", "DivaHub")
+    for statement in _role(accounts, "Assumed by DIVA spokes")["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+        assert _principal_arn_patterns(statement) == [
+            {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, f":iam::{account}:role/diva-spoke-*"]]}
+            for account in SPOKE_ACCOUNTS
+        ]
+    ous = synths.template("hub_ous", "DivaHub")
+    for statement in _role(ous, "Assumed by DIVA spokes")["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+        assert _principal_arn_patterns(statement) == [
+            {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":iam::*:role/diva-spoke-*"]]}]
+    single = synths.template("distributed", "DivaStack")
+    for statement in _role(single, "Assumed by DIVA spokes")["Properties"]["AssumeRolePolicyDocument"]["Statement"]:
+        assert _principal_arn_patterns(statement) == [{"Fn::Join": ["", [
+            "arn:", {"Ref": "AWS::Partition"}, ":iam::", {"Ref": "AWS::AccountId"}, ":role/diva-spoke-*"]]}]
+
+
 def test_spoke_access_role_may_touch_only_items_keyed_by_its_session_tag(synths):
     template = synths.template("hub_accounts", "DivaHub")
     role_id = next(k for k, r in template.find_resources("AWS::IAM::Role").items()

@@ -68,3 +68,24 @@ def test_hub_tick_role_may_invoke_the_spoke(synths):
                    if p["ParameterKey"] == "HubInvokerRoleArn")
     [hub_function] = [r for r in hub["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
     assert hub_function["Properties"]["Role"] == invoker  # the tick's own role, nothing wider
+
+
+def test_spoke_role_has_a_fixed_name_per_region_that_the_hub_trust_can_match(synths):
+    # IAM is global and the StackSet puts one instance per region in each account.
+    template = synths.template("hub_accounts", "DivaSpoke")
+    template.has_resource_properties("AWS::IAM::Role", {
+        "RoleName": {"Fn::Join": ["", ["diva-spoke-", {"Ref": "AWS::Region"}]]},
+        "AssumeRolePolicyDocument": Match.object_like({"Statement": [Match.object_like({
+            "Principal": {"Service": "lambda.amazonaws.com"}})]}),
+    })
+    single = synths.template("distributed", "DivaStack")
+    single.has_resource_properties("AWS::IAM::Role", {
+        "RoleName": {"Fn::Join": ["", ["diva-spoke-", {"Ref": "AWS::Region"}]]}})
+
+
+def test_the_spoke_role_name_fits_iam_s_64_characters_for_the_longest_prefix_and_region():
+    from infra.config import parse_config
+    from infra.constructs.spoke import LONGEST_REGION, spoke_role_name
+
+    config = parse_config({"lambda_name": "a" * 32})
+    assert len(spoke_role_name(config, LONGEST_REGION)) <= 64

@@ -125,6 +125,8 @@ class DivaInfraConfig(_Model):
     parallelize_events: bool = True
     s3_bucket_name: str | None = Field(default=None, pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
     dynamodb_table_name: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.-]{3,255}$")
+    """An existing DIVA-shaped table (partition key `pk`, string; TTL on `expires_at`). Not
+    an upstream table keyed `event_id`: copy its state across with `diva migrate`."""
     state_object_key: str = Field(default="diva/state.json", min_length=1, max_length=1024)
     events_module: str = Field(default="user_logic", pattern=r"^[A-Za-z_][\w.]*$")
     event_logic_path: str | None = Field(
@@ -231,6 +233,9 @@ class DivaInfraConfig(_Model):
                 raise ValueError("call_as: DELEGATED_ADMIN applies to service-managed (target_ous) StackSets only")
         if self.s3_bucket_name and self.diva_mode != "monolithic":
             raise ValueError("s3_bucket_name: only used with diva_mode 'monolithic'")
+        if self.dynamodb_table_name and not self.distributed:
+            raise ValueError("dynamodb_table_name: only used with diva_mode 'distributed' or deployment "
+                             "'hub-spoke' (monolithic state is an S3 object: s3_bucket_name)")
         return self
 
     # -- derived values ------------------------------------------------------------------

@@ -26,6 +26,7 @@ HUB = {"deployment": "hub-spoke", "external_id": "diva-ext-0001", "target_accoun
     ({**{k: v for k, v in HUB.items() if k != "target_accounts"}, "target_ous": ["ou-abcd-12345678"]}, "org_id"),
     ({**HUB, "target_regions": ["mars-1"]}, "target_regions"),
     ({**HUB, "target_accounts": ["1234"]}, "target_accounts"),
+    ({"dynamodb_table_name": "diva-state"}, "dynamodb_table_name"),
 ])
 def test_a_bad_value_fails_with_a_message_naming_it(raw, field):
     with pytest.raises(ConfigError, match=rf"invalid DIVA configuration: {field}\b"):

@@ -1,8 +1,9 @@
 """Reading spokes' results back from the hub table, and judging each one before use.
 
-Keys are computed, never scanned for: `<placement account>#result#<cycle>#<event>#<action>`.
-So a result from an old cycle is never read for a new one, and a spoke's rows for an event
-placed in another account are never even looked at. What is read is validated (size,
+Keys are computed, never scanned for:
+`<placement account>#result#<placement region>#<cycle>#<event>#<action>`. So a result from an
+old cycle is never read for a new one, and a spoke's rows for an event placed in another
+account, or in another region of the same account, are never even looked at. What is read is validated (size,
 schema, known event, and that the writer's account and region are the event's placement);
 a bad result becomes an `error` outcome with the reason, never a crash.
 """
@@ -42,7 +43,7 @@ class Expected:
 
     @property
     def key(self) -> str:
-        return result_key(self.target.account, self.cycle_id, self.event, self.action)
+        return result_key(self.target.account, self.target.region, self.cycle_id, self.event, self.action)
 
 
 class ResultReader:

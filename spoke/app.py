@@ -70,7 +70,8 @@ class SpokeApp:
         else:
             client = aws.client("dynamodb", session=self.base_session, region=settings.hub_region,
                                 endpoint_url=settings.endpoint_url)
-        writer = HubResultWriter(client=client, table=settings.hub_table, account=identity.account)
+        writer = HubResultWriter(client=client, table=settings.hub_table, account=identity.account,
+                                 region=identity.region)
         if self.on_writer:
             self.on_writer(writer)
         return writer

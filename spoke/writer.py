@@ -2,8 +2,8 @@
 
 The hub role lets a spoke write keys that start with `<its account>#` (`dynamodb:LeadingKeys`
 on the `SpokeAccount` session tag). This writer enforces the same rule on its side: every
-key is computed from the account it was built with, and a result claiming another account
-is refused before any request is made. moto checks no IAM condition, so this is what the
+key is computed from the account and region it was built with, and a result claiming
+another account or region is refused before any request is made. moto checks no IAM condition, so this is what the
 tests and `diva sim` can show.
 """
 
@@ -24,10 +24,11 @@ class ForeignResultError(DivaError):
 
 
 class HubResultWriter:
-    def __init__(self, *, client: Any, table: str, account: str):
+    def __init__(self, *, client: Any, table: str, account: str, region: str):
         self.client = client
         self.table = table
         self.account = account
+        self.region = region
         self.keys_written: list[str] = []
         """Every key this writer sent a write for (for the sim's leading-key report)."""
 
@@ -49,12 +50,13 @@ class HubResultWriter:
 
     def claim_injection(self, cycle_id: str, event: str, *, now: datetime) -> bool:
         """True if this delivery may inject; False if another delivery of the command did."""
-        return self._put_once(claim_key(self.account, cycle_id, event), {"claimed_at": {"S": now.isoformat()}}, now=now)
+        return self._put_once(claim_key(self.account, self.region, cycle_id, event), {"claimed_at": {"S": now.isoformat()}}, now=now)
 
     def write(self, result: ProbeResult, *, now: datetime) -> bool:
-        if result.account != self.account:
+        if (result.account, result.region) != (self.account, self.region):
             raise ForeignResultError(
-                f"refusing to write a result for account {result.account}: this spoke is account {self.account}"
+                f"refusing to write a result for {result.account}/{result.region}: "
+                f"this spoke is {self.account}/{self.region}"
             )
-        key = result_key(self.account, result.cycle_id, result.event, result.action)
+        key = result_key(self.account, self.region, result.cycle_id, result.event, result.action)
         return self._put_once(key, {"result": {"S": encode_result(result)}}, now=now)

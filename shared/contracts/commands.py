@@ -3,7 +3,8 @@
 The hub sends a `CommandBatch` (every command for one spoke account and region) by a
 synchronous Lambda invoke; the spoke runs them and writes one `ProbeResult` per command
 into the hub table, at a key the hub can compute (`result_key`) and that starts with the
-spoke's own account id (the hub role's `dynamodb:LeadingKeys` condition). The invoke's
+spoke's own account id (the hub role's `dynamodb:LeadingKeys` condition) and names the
+spoke's region (so one region's spoke cannot fill another region's slot in the same account). The invoke's
 response only says "done"; the table is the record of truth.
 
 Every model carries a schema version; a reader rejects versions it does not know rather
@@ -69,7 +70,7 @@ class ProbeCommand(_Contract):
 
     @property
     def result_key(self) -> str:
-        return result_key(self.account, self.cycle_id, self.event, self.action)
+        return result_key(self.account, self.region, self.cycle_id, self.event, self.action)
 
 
 class CommandBatch(_Contract):
@@ -105,7 +106,7 @@ class ProbeResult(_Contract):
 
     @property
     def key(self) -> str:
-        return result_key(self.account, self.cycle_id, self.event, self.action)
+        return result_key(self.account, self.region, self.cycle_id, self.event, self.action)
 
 
 class SpokeReply(_Contract):
@@ -138,12 +139,13 @@ def encode_result(result: ProbeResult) -> str:
     return json.dumps(result.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":"))
 
 
-def result_key(account: str, cycle_id: str, event: str, action: str) -> str:
-    """`<spoke account>#result#<cycle id>#<event>#<action>`: computable by the hub, and
-    under the writer's own account prefix, which is all the hub role lets it write."""
-    return f"{account}#result#{cycle_id}#{event}#{action}"
+def result_key(account: str, region: str, cycle_id: str, event: str, action: str) -> str:
+    """`<spoke account>#result#<region>#<cycle id>#<event>#<action>`: computable by the hub,
+    under the writer's own account prefix (all the hub role lets it write), and per region:
+    the hub reads only the slot of the event's placed region."""
+    return f"{account}#result#{region}#{cycle_id}#{event}#{action}"
 
 
-def claim_key(account: str, cycle_id: str, event: str) -> str:
+def claim_key(account: str, region: str, cycle_id: str, event: str) -> str:
     """Taken before an injection runs, so a redelivered inject command injects only once."""
-    return f"{account}#claim#{cycle_id}#{event}#inject"
+    return f"{account}#claim#{region}#{cycle_id}#{event}#inject"

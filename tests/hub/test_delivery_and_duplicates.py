@@ -107,7 +107,8 @@ def test_a_late_result_for_an_old_cycle_is_not_applied_to_the_new_one(world: Wor
     world.drop = {SPOKE_B}
     hub.tick(tick_event(0))
     # The spoke's answer for cycle 0 arrives after the hub gave up on it ...
-    _write_result(world, f"{SPOKE_B.account}#result#{CYCLE_0}#orders#detect", _result().model_dump_json())
+    _write_result(world, f"{SPOKE_B.account}#result#{SPOKE_B.region}#{CYCLE_0}#orders#detect",
+                  _result().model_dump_json())
     # ... and in cycle 1 the spoke is silent again.
     second = hub.tick(tick_event(1))
 
@@ -144,7 +145,7 @@ def test_a_spoke_writer_refuses_a_result_for_another_account(world: World):
 def test_the_hub_rejects_a_result_written_by_an_account_other_than_the_placement(world: World):
     hub = _hub(world, max_failures=1)
     # Stored under the detector's prefix, but claiming to come from account A.
-    _write_result(world, f"{SPOKE_B.account}#result#{CYCLE_0}#orders#detect",
+    _write_result(world, f"{SPOKE_B.account}#result#{SPOKE_B.region}#{CYCLE_0}#orders#detect",
                   _result(account=SPOKE_A.account, region=SPOKE_A.region).model_dump_json())
     report = hub.tick(tick_event(0))
 
@@ -152,6 +153,32 @@ def test_the_hub_rejects_a_result_written_by_an_account_other_than_the_placement
     assert detect.outcome == "error"
     assert "invalid result" in detect.reason and "placed in 333333333333/us-east-1" in detect.reason
     assert report.states["orders"].status == "alerting"
+
+
+def test_a_spoke_in_another_region_of_the_placed_account_cannot_answer_for_the_event(world: World):
+    hub = _hub(world, max_failures=1)
+    other_region = "us-west-2"
+    # Same account as the detector's placement, another region: its own slot is not read ...
+    _write_result(world, f"{SPOKE_B.account}#result#{other_region}#{CYCLE_0}#orders#detect",
+                  _result(region=other_region).model_dump_json())
+    world.drop = {SPOKE_B}
+    report = hub.tick(tick_event(0))
+    assert report.observations["orders"].detect.outcome == "no_result"
+
+    # ... and a result in the placed region's slot that claims another region is rejected.
+    _write_result(world, f"{SPOKE_B.account}#result#{SPOKE_B.region}#20261204T150500Z#orders#detect",
+                  _result(cycle_id="20261204T150500Z", region=other_region).model_dump_json())
+    detect = hub.tick(tick_event(1)).observations["orders"].detect
+    assert detect.outcome == "error"
+    assert f"written by {SPOKE_B.account}/{other_region}, but the event's detect is placed in {SPOKE_B}" in detect.reason
+
+
+def test_a_spoke_writer_refuses_a_result_for_another_region_of_its_account(world: World):
+    _hub(world)
+    writer = world.spokes[SPOKE_B].writer_for(type("Id", (), {"account": SPOKE_B.account, "region": SPOKE_B.region}))
+    with pytest.raises(ForeignResultError, match="this spoke is 333333333333/us-east-1"):
+        writer.write(_result(region="us-west-2"), now=datetime.now(timezone.utc))
+    assert world.table_items() == []
 
 
 @pytest.mark.parametrize(("body", "problem"), [

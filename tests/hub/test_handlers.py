@@ -93,7 +93,7 @@ def test_the_spoke_handler_takes_its_account_from_its_own_function_arn(monkeypat
 
         assert (reply["account"], reply["region"], reply["written"]) == ("123456789012", "eu-west-1", 1)
         keys = [item["pk"]["S"] for item in client.scan(TableName="hub")["Items"]]
-        assert keys == ["123456789012#result#c1#checkout#detect"]
+        assert keys == ["123456789012#result#eu-west-1#c1#checkout#detect"]
 
 
 def test_the_lambda_dispatcher_invokes_the_spoke_function_cross_account_synchronously():

@@ -24,8 +24,8 @@ def test_healthy_events_are_detected_in_their_placed_account_and_region(world: W
     assert {name: obs.detect.outcome for name, obs in report.observations.items()} == {
         "orders": "ok", "billing": "ok"}
     keys = sorted(item["pk"]["S"] for item in world.table_items() if "#result#" in item["pk"]["S"])
-    assert keys == [f"{SPOKE_B.account}#result#20261204T150000Z#billing#detect",
-                    f"{SPOKE_B.account}#result#20261204T150000Z#orders#detect"]
+    assert keys == [f"{SPOKE_B.account}#result#{SPOKE_B.region}#20261204T150000Z#billing#detect",
+                    f"{SPOKE_B.account}#result#{SPOKE_B.region}#20261204T150000Z#orders#detect"]
     assert world.probes.injections == []
 
 
@@ -38,7 +38,7 @@ def test_a_failure_injects_in_one_account_and_the_detector_in_another_gets_the_t
     assert first.observations["orders"].inject.outcome == "ok"
     assert world.probes.injections == [("orders", "orders-token-1")]
     stored = {item["pk"]["S"]: item for item in world.table_items()}
-    inject_key = f"{SPOKE_A.account}#result#20261204T150500Z#orders#inject"
+    inject_key = f"{SPOKE_A.account}#result#{SPOKE_A.region}#20261204T150500Z#orders#inject"
     result = ProbeResult.model_validate(json.loads(stored[inject_key]["result"]["S"]))
     assert (result.account, result.region, result.correlation_id) == (SPOKE_A.account, SPOKE_A.region,
                                                                        "orders-token-1")

@@ -268,7 +268,7 @@ def _cycle_view(index: int, report: Any, sim: _Sim, placements: Any, pipeline_ok
             if probe is None:
                 continue
             target = placements[name].target(probe.action)
-            stored = sim.result(result_key(target.account, report.cycle_id, name, probe.action))
+            stored = sim.result(result_key(target.account, target.region, report.cycle_id, name, probe.action))
             token = stored.correlation_id if stored else None
             results.setdefault(str(target), []).append({
                 "event": name, "action": probe.action, "outcome": probe.outcome, "reason": probe.reason,

@@ -56,7 +56,8 @@ def test_diva_sim_deploys_spokes_by_stackset_and_shows_the_alert_and_the_recover
         assert instance["function_arn"] == (
             f"arn:aws:lambda:{instance['region']}:{instance['account']}:function:diva-spoke")
         assert instance["role_arn"].startswith(f"arn:aws:iam::{instance['account']}:role/")
-        assert "SpokeRole" in instance["role_arn"]  # the template's role, not one the sim made up
+        # the template's fixed per-region role name, not one the sim made up
+        assert instance["role_arn"].endswith(f":role/diva-spoke-{instance['region']}")
     # The spokes that ran the probes are stack instances.
     worked = {w for c in cycles for w in c["results"]}
     assert worked <= {f"{i['account']}/{i['region']}" for i in instances}

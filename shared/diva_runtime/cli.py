@@ -93,6 +93,9 @@ def _add_extension_commands(commands) -> None:
     sim = commands.add_parser("sim", help="simulate hub and spokes across accounts/regions on a local moto server")
     sim.add_argument("--cycles", type=int, default=8)
     sim.add_argument("--json", action="store_true")
+    migrate = commands.add_parser("migrate", help="copy state between stores, e.g. from an upstream DIVA table",
+                                  add_help=False)
+    migrate.add_argument("rest", nargs=argparse.REMAINDER)
     synth = commands.add_parser("synth", help="write the CloudFormation templates (no CDK CLI needed)")
     synth.add_argument("--out", default="cdk.out")
     synth.add_argument("--config", help="deployment configuration file (JSON)")
@@ -212,6 +215,11 @@ def _synth(args) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["migrate"]:  # its own argument parser, options and --help
+        from hub.migrate import main as migrate_main
+
+        return migrate_main(argv[1:])
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     handlers = {"run": _run, "status": _status, "validate": _validate, "sim": _sim, "synth": _synth}

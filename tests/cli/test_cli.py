@@ -117,3 +117,16 @@ def test_without_events_here_nothing_installed_is_monitored_by_accident(tmp_path
     (tmp_path / "event_logic.py").write_text((REPO / "user_logic" / "seed_example.py").read_text())
     found = diva("validate", cwd=tmp_path)
     assert found.returncode == 0 and "sample_event" in found.stdout
+
+
+def test_migrate_copies_upstream_counters_into_a_new_store(tmp_path):
+    old = tmp_path / "upstream.json"
+    old.write_text('{"sample_event": {"detection_failures": 2, "injected": true, "alerted": false}}')
+    new = tmp_path / "diva.json"
+    seed = str(REPO / "user_logic" / "seed_example.py")
+    result = diva("migrate", "--events", seed, "--from", f"file:{old}", "--to", f"file:{new}", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    status = json.loads(diva("status", "--events", seed, "--state", f"file:{new}", "--json", cwd=tmp_path).stdout)
+    assert status["events"]["sample_event"]["detection_failures"] == 2
+    again = diva("migrate", "--events", seed, "--from", f"file:{old}", "--to", f"file:{new}", cwd=tmp_path)
+    assert again.returncode == 1  # already there: kept, not overwritten

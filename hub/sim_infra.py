@@ -6,7 +6,7 @@ On the simulation's moto server, with the hub account's credentials:
    checked, as `diva synth` does for `deployment: hub-spoke`); aws_cdk is imported here,
    lazily, so the rest of DIVA does not need it;
 2. build the spoke zip (`infra.bundle.build_zip`) and put it in one code bucket per region,
-   `<prefix>-<region>`, in the hub account (docs/infra.md, "Spoke code in every region");
+   `<prefix>-<region>`, in the hub account (README, "Spoke code in every region");
 3. create the StackSet administration role (hub) and execution role (each spoke account),
    then a SELF_MANAGED StackSet in the hub account and its stack instances in every spoke
    account x region, and wait until each instance is CURRENT;

@@ -1,7 +1,7 @@
 """The CDK app: `cdk synth` / `cdk deploy` (cdk.json runs this file) and `diva synth`.
 
 Configuration comes from the `diva` context value (cdk.json, or `-c diva='{...}'`) or, with
-`-c diva_config=FILE`, from a JSON file; see infra/config.py and docs/infra.md.
+`-c diva_config=FILE`, from a JSON file; see infra/config.py and the README ("Deploying DIVA on AWS").
 
 * deployment "single-stack" -> stack DivaStack (the seed module; diva_mode picks the shape)
 * deployment "hub-spoke"    -> stack DivaHub, whose StackSet carries the DivaSpoke template.

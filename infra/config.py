@@ -97,7 +97,7 @@ class Rollout(_Model):
 
 
 class DivaInfraConfig(_Model):
-    """Everything the DIVA stacks need. See docs/infra.md for the meaning of each field."""
+    """Everything the DIVA stacks need. See the README ("Deploying DIVA on AWS") for the meaning of each field."""
 
     # -- what to deploy ------------------------------------------------------------------
     deployment: Literal["single-stack", "hub-spoke"] = Field(

@@ -3,7 +3,7 @@
 diva_mode "monolithic": one function (the hub code path with in-process probing), one S3
 state object, one schedule. diva_mode "distributed": hub and spoke together in this account.
 With `lambda_role_arn` no IAM resource is created: the brought role runs the functions and
-the schedule (docs/infra.md lists what it needs).
+the schedule (the README ("Deploying DIVA on AWS") lists what it needs).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The IAM actions DIVA's code needs, per role, in one place.
 
-The stacks grant exactly these (on the narrowest resource), docs/infra.md lists them for
+The stacks grant exactly these (on the narrowest resource), the README ("Deploying DIVA on AWS") lists them for
 people who bring their own role, and tests/infra/test_byo_permissions.py checks both against
 the boto3 calls the runtime code makes. Permissions the platform uses on the function's
 behalf (logs, VPC network interfaces, KMS, dead-letter queue) are granted in the constructs.

@@ -3,7 +3,7 @@
 Synthesized without bootstrap requirements (no assets, no bootstrap version rule), so a
 StackSet can create it in accounts that were never bootstrapped. Lambda reads code only from
 its own region: the code is `s3://<CodeBucketPrefix>-<AWS::Region>/<CodeKey>`, filled by
-`python -m infra.bundle` and a copy per region (docs/infra.md).
+`python -m infra.bundle` and a copy per region (the README ("Deploying DIVA on AWS")).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from infra.config import DivaInfraConfig
 from infra.constructs.function import METRICS_NAMESPACE
 
 # The metrics the hub code emits with Powertools Metrics (namespace DIVA, dimension
-# service=<name_prefix>). Kept here and in docs/infra.md; the runtime must use these names.
+# service=<name_prefix>). Kept here and in the README ("Deploying DIVA on AWS"); the runtime must use these names.
 EVENTS_HEALTHY = "EventsHealthy"
 EVENTS_FAILING = "EventsFailing"
 PROBE_DURATION = "ProbeDuration"

@@ -1,4 +1,4 @@
-"""The brought-role permission list in docs/infra.md, checked against the code.
+"""The brought-role permission list in README.md, checked against the code.
 
 1. The doc's "code" rows per mode are exactly what infra/permissions.py grants created roles.
 2. Every AWS call the runtime makes (boto3 client methods found in hub/, spoke/ and
@@ -15,7 +15,7 @@ from pathlib import Path
 from infra import permissions
 
 REPO = Path(__file__).resolve().parents[2]
-DOC = REPO / "docs" / "infra.md"
+DOC = REPO / "README.md"
 RUNTIME_SOURCES = [REPO / "hub", REPO / "spoke", REPO / "shared" / "diva_runtime"]
 # `diva sim` builds a whole local AWS (tables, topics, a StackSet) on a moto server; it never
 # runs in a deployed Lambda, so its setup calls need no grant.
@@ -93,7 +93,7 @@ def test_doc_lists_exactly_the_code_permissions_of_each_mode():
     rows = _doc_rows()
     for mode, granted in BYO_MODES.items():
         documented = {row["action"] for row in rows if row["needed_by"] == "code" and mode in row["modes"]}
-        assert documented == granted, f"{mode}: docs/infra.md vs infra/permissions.py"
+        assert documented == granted, f"{mode}: README.md vs infra/permissions.py"
     assert all(row["needed_by"] in {"code", "platform"} for row in rows)
 
 
@@ -101,9 +101,9 @@ def test_every_aws_call_in_the_runtime_is_granted_and_documented():
     documented = {row["action"] for row in _doc_rows()}
     spoke_only = set(permissions.SPOKE_ASSUME)
     missing = {action: where for action, where in _code_calls().items() if action not in ALL_GRANTED}
-    assert missing == {}, "add these to infra/permissions.py (and docs/infra.md): " + repr(missing)
+    assert missing == {}, "add these to infra/permissions.py (and README.md): " + repr(missing)
     undocumented = {a for a in _code_calls() if a not in documented and a not in spoke_only}
-    assert undocumented == set(), "add these to docs/infra.md's brought-role table"
+    assert undocumented == set(), "add these to README.md's brought-role table"
 
 
 def test_no_grant_outlives_the_call_that_needed_it():

@@ -39,7 +39,7 @@ def _session(account: str):
 
 
 def _upload_code(zip_bytes: bytes) -> None:
-    """One code bucket per region, `<prefix>-<region>`, as docs/infra.md describes."""
+    """One code bucket per region, `<prefix>-<region>`, as the README ("Deploying DIVA on AWS") describes."""
     import boto3
 
     for region in SPOKE_REGIONS:

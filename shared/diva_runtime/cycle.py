@@ -13,9 +13,11 @@ process, or commands to spokes), the store and the sinks differ. Order matters:
 
 from __future__ import annotations
 
+import gc
 import inspect
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -167,6 +169,20 @@ class CycleReport:
 SinkFactory = Callable[[str], Sequence[AlertSink]]
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """A cycle allocates a handful of short-lived objects per event, freed by reference
+    counting; the cyclic collector's repeated passes over thousands of live state objects
+    were ~40% of a 10,000-event cycle. It is paused for the cycle and resumes after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def default_sinks(events: Mapping[str, EventOptions], extra: Sequence[AlertSink] = ()) -> SinkFactory:
     """The event's `alert` function (or the log when it has none), plus shared sinks (SNS)."""
     log_sink = LogSink()
@@ -195,6 +211,10 @@ class Cycle:
         self._hung_sinks = HungCalls()
 
     def run(self, *, cycle_id: str, now: datetime, deadline: float | None = None) -> CycleReport:
+        with _cyclic_gc_paused():
+            return self._run(cycle_id=cycle_id, now=now, deadline=deadline)
+
+    def _run(self, *, cycle_id: str, now: datetime, deadline: float | None) -> CycleReport:
         names = list(self.events)
         snapshot = self.store.load(names)
         duplicate = [n for n in names if n in snapshot.states and superseded(cycle_id, snapshot.states[n].last_cycle_id)]

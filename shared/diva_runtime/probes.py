@@ -28,7 +28,7 @@ GROW_CHECK_SECONDS = 0.005
 pool is sized for waiting: 1,000 probes of 100 ms finish in about a second."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~3x, per call
 class Call:
     key: Any
     fn: Callable[..., Any]
@@ -36,7 +36,7 @@ class Call:
     timeout: float = 30.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Finished:
     call: Call
     value: Any = None

@@ -35,7 +35,6 @@ class Dispatcher(Protocol):
 
         Returns the spoke's reply (informational only). Raises `DispatchError`.
         """
-        ...
 
 
 def spoke_function_arn(target: Target, function_name: str, partition: str = "aws") -> str:

@@ -12,6 +12,7 @@ The reply carries, for the simulation's report, every key the spoke wrote.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -56,14 +57,12 @@ def serve() -> int:
             self.wfile.write(body)
 
         def log_message(self, format: str, *args) -> None:
-            pass
+            """Silent: the simulation prints what happened, not every HTTP request."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Invoke)
     print(f"READY {server.server_address[1]}", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

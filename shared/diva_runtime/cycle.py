@@ -58,7 +58,6 @@ class ProbePlan:
 class Prober(Protocol):
     def observe(self, names: Sequence[str], plan: ProbePlan, deadline: float | None) -> dict[str, Observation]:
         """Observations for the events whose every needed call finished before `deadline`."""
-        ...
 
 
 def accepts_token(fn: Callable[..., Any]) -> bool:

@@ -196,8 +196,8 @@ def run_calls(
             try:
                 task_id, result = results.get(timeout=None if wake is None else max(0.0, wake - now))
             except queue.Empty:
-                pass
-            else:
+                task_id = None  # woke up to look for overdue calls
+            if task_id is not None:
                 if task_id not in settled:
                     settle(task_id, result)
                 continue

@@ -39,7 +39,6 @@ class StateStore(Protocol):
         when the store cannot be read after bounded retries; never returns empty state for
         a failed read.
         """
-        ...
 
     def commit(self, base: Snapshot, changes: Mapping[str, EventState]) -> Snapshot:
         """Store `changes`, each of which must carry `version == stored version + 1`
@@ -49,4 +48,3 @@ class StateStore(Protocol):
         conflicting events is written; `written` names events that were), and
         `StoreUnavailableError` after bounded retries. Returns the snapshot after the commit.
         """
-        ...

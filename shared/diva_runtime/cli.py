@@ -7,6 +7,7 @@ Exit codes: 0 the command did its job (whatever the events' health), 1 state/sto
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import re
@@ -151,7 +152,9 @@ def _run(args) -> int:
         now = datetime.now(timezone.utc)
         deadline = time.monotonic() + args.deadline if args.deadline else None
         try:
-            report = cycle.run(cycle_id=args.cycle_id or local_cycle_id(now), now=now, deadline=deadline)
+            # User probes may print; with --json stdout carries only DIVA's JSON.
+            with contextlib.redirect_stdout(sys.stderr) if args.json else contextlib.nullcontext():
+                report = cycle.run(cycle_id=args.cycle_id or local_cycle_id(now), now=now, deadline=deadline)
         except StateError as exc:
             if not args.every:
                 raise

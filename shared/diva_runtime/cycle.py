@@ -26,6 +26,7 @@ from contracts.options import EventOptions
 from contracts.state import EventState, Notification
 from diva_core import outbox
 from diva_core.cycles import superseded
+from diva_core.errors import StateError
 from diva_core.engine import evaluate, should_inject
 from diva_core.observations import Observation, ProbeOutcome
 from diva_core.policy import EventPolicy
@@ -144,6 +145,8 @@ class CycleReport:
     skipped_duplicate: list[str] = field(default_factory=list)
     unfinished: list[str] = field(default_factory=list)
     observations: dict[str, Observation] = field(default_factory=dict)
+    delivery_record_error: str | None = None
+    """Set when notices went out but recording that failed (they will be re-sent)."""
 
     def to_json(self) -> dict[str, Any]:
         def event_view(name: str, state: EventState) -> dict[str, Any]:
@@ -162,6 +165,7 @@ class CycleReport:
             "recoveries_sent": [d.__dict__ | {"complete": d.complete} for d in self.deliveries if d.kind == "recovery"],
             "skipped_duplicate": self.skipped_duplicate,
             "unfinished": self.unfinished,
+            "delivery_record_error": self.delivery_record_error,
         }
 
 
@@ -215,6 +219,7 @@ class Cycle:
 
     def _run(self, *, cycle_id: str, now: datetime, deadline: float | None) -> CycleReport:
         names = list(self.events)
+        delivery_record_error: str | None = None
         snapshot = self.store.load(names)
         duplicate = [n for n in names if n in snapshot.states and superseded(cycle_id, snapshot.states[n].last_cycle_id)]
         to_probe = [n for n in names if n not in set(duplicate)]
@@ -263,9 +268,16 @@ class Cycle:
                 return changes
 
             # The notices are out: recording that must not give up easily, or a claim would
-            # linger and the notice be sent again once its lease ran out.
-            snapshot, _ = commit_with_rebase(self.store, snapshot, apply_deliveries, names,
-                                             attempts=DELIVERY_RECORD_ATTEMPTS)
+            # linger and the notice be sent again once its lease ran out. If it still fails,
+            # the cycle's observations are already stored, so the cycle did run: say so
+            # loudly, and the lease makes the next cycles resend (at least once, never lost).
+            try:
+                snapshot, _ = commit_with_rebase(self.store, snapshot, apply_deliveries, names,
+                                                 attempts=DELIVERY_RECORD_ATTEMPTS)
+            except StateError as exc:
+                delivery_record_error = str(exc)
+                log.error("notices were sent but their delivery could not be recorded (%s); "
+                          "they will be sent again once their claim expires", exc)
 
         return CycleReport(
             cycle_id=cycle_id,
@@ -276,6 +288,7 @@ class Cycle:
             skipped_duplicate=duplicate,
             unfinished=unfinished,
             observations=observations,
+            delivery_record_error=delivery_record_error,
         )
 
     def _deliver(self, states: Mapping[str, EventState], cycle_id: str, deadline: float | None) -> list[Delivery]:

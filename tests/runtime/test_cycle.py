@@ -227,3 +227,47 @@ def test_overlapping_ad_hoc_runs_are_all_counted_whatever_their_order(tmp_path):
     cycle.run(cycle_id="20261204T120005Z-bbbb", now=T0)
     report = cycle.run(cycle_id="20261204T120001Z-aaaa", now=T0)
     assert report.states["e"].detection_failures == 2
+
+
+def test_notices_sent_but_not_recorded_are_reported_and_the_cycle_still_counts(tmp_path, monkeypatch):
+    from diva_core.errors import StaleStateError
+    from diva_runtime import persist
+
+    monkeypatch.setattr(persist, "BACKOFF_SECONDS", 0.0)
+
+    alerts = []
+    cycle = make_cycle({"e": {"detect": lambda n: False, "inject": lambda n: True, "alert": alerts.append}},
+                       tmp_path / "s.json")
+    original, commits = cycle.store.commit, []
+
+    def second_commit_always_conflicts(base, changes):
+        commits.append(1)
+        if len(commits) > 1:
+            raise StaleStateError("someone keeps winning")
+        return original(base, changes)
+
+    cycle.store.commit = second_commit_always_conflicts
+    report = run(cycle, 1)
+    assert len(alerts) == 1 and "gave up after 32 compare-and-set conflicts" in report.delivery_record_error
+    stored = FileStateStore(tmp_path / "s.json").load().states["e"]
+    assert stored.detection_failures == 1 and stored.outbox[0].claimed_by == "c1"  # observation kept
+
+
+def test_a_cycle_that_died_after_claiming_an_alert_sends_it_once_the_claim_expires(tmp_path):
+    alerts = []
+    raw = {"e": {"detect": lambda n: False, "inject": lambda n: True, "alert": alerts.append, "max_failures": 1}}
+    crashing = make_cycle(raw, tmp_path / "s.json")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("Lambda timed out")
+
+    crashing._deliver = crash
+    with pytest.raises(RuntimeError):
+        crashing.run(cycle_id="c1", now=T0)
+    assert alerts == []
+    cycle = make_cycle(raw, tmp_path / "s.json")
+    cycle.run(cycle_id="c2", now=T0 + timedelta(minutes=5))
+    assert alerts == []  # still claimed by c1: it might yet be sending
+    cycle.run(cycle_id="c3", now=T0 + timedelta(minutes=15))
+    cycle.run(cycle_id="c4", now=T0 + timedelta(minutes=20))
+    assert len(alerts) == 1

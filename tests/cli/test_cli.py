@@ -87,6 +87,20 @@ def test_validate_and_status(tmp_path):
     assert as_json["events"]["sample_event"]["status"] == "healthy"
 
 
+def test_status_counts_open_incidents(tmp_path):
+    (tmp_path / "user_logic.py").write_text(
+        "def get_events():\n"
+        "    return {'down': {'detect': lambda n: False, 'inject': lambda n: True, 'max_failures': 3},\n"
+        "            'up': {'detect': lambda n: True, 'inject': lambda n: True}}\n"
+    )
+    assert diva("run", cwd=tmp_path).returncode == 0
+    status = diva("status", cwd=tmp_path)
+    assert status.returncode == 0
+    assert "2 events, 1 open incident(s)" in status.stdout
+    down = next(line for line in status.stdout.splitlines() if line.startswith("down"))
+    assert "failing" in down and "detect returned False" in down
+
+
 def test_every_repeats_cycles_until_interrupted(tmp_path):
     process = subprocess.Popen([DIVA, "run", "--events", str(REPO / "user_logic" / "seed_example.py"), "--json",
                                 "--every", "0.2s"], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,

@@ -57,7 +57,7 @@ def _steady(state: EventState, policy: EventPolicy, observation: Observation) ->
     if probe is None or not probe.ok:
         return False
     inject = observation.inject
-    return inject is None or inject.token == state.correlation_token
+    return inject is None or not policy.detects or inject.token == state.correlation_token
 
 
 def _in_warmup(state: EventState, policy: EventPolicy) -> bool:
@@ -109,8 +109,8 @@ def evaluate(
         healthy = inject.ok
         failure = None if healthy else inject
 
-    if inject is not None and inject.ok:
-        s["correlation_token"] = inject.token
+    if inject is not None and inject.ok and policy.detects:
+        s["correlation_token"] = inject.token  # for this event's detector; inject-only has none
 
     if s["in_warmup"]:
         _warmup(s, policy, healthy, inject, failure, reasons)

@@ -206,3 +206,16 @@ def test_a_steady_healthy_state_does_not_change():
     before = story.state
     story.runs(OK, OK)
     assert story.state is before
+
+
+def test_an_inject_only_event_that_returns_tokens_stays_unchanged_while_healthy():
+    from diva_core.engine import evaluate
+    from diva_core.observations import Observation, ProbeOutcome
+    from tests.core.story import T0
+
+    story = Story(EventPolicy(role="inject")).runs(None)
+    settled = story.state
+    for n in range(3):
+        evaluation = evaluate(settled, story.policy, Observation(inject=ProbeOutcome("inject", "ok", token=f"msg-{n}")),
+                              event="orders", cycle_id=f"x{n}", now=T0)
+        assert evaluation.state is settled and not evaluation.transitions

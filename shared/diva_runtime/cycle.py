@@ -221,8 +221,10 @@ class Cycle:
         names = list(self.events)
         delivery_record_error: str | None = None
         snapshot = self.store.load(names)
-        duplicate = [n for n in names if n in snapshot.states and superseded(cycle_id, snapshot.states[n].last_cycle_id)]
-        to_probe = [n for n in names if n not in set(duplicate)]
+        stored = snapshot.states
+        duplicate = [n for n in names if n in stored and superseded(cycle_id, stored[n].last_cycle_id)]
+        skipped = set(duplicate)
+        to_probe = [n for n in names if n not in skipped]
         observations = self.prober.observe(to_probe, ProbePlan(snapshot.states, self.policies), deadline)
         unfinished = [n for n in to_probe if n not in observations]
         transitions: dict[str, tuple[Transition, ...]] = {}

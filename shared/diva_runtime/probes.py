@@ -185,23 +185,24 @@ def run_calls(
             if now - last_grow_check >= GROW_CHECK_SECONDS:
                 last_grow_check = now
                 grow()
-            # the earliest moment something can time out
-            wake = deadline
+            # the earliest moment a running call times out
+            due = None
             for worker in workers.values():
                 if worker.current and not worker.abandoned:
                     _, call, began = worker.current
-                    wake = began + call.timeout if wake is None else min(wake, began + call.timeout)
+                    due = began + call.timeout if due is None else min(due, began + call.timeout)
+            wake = min((t for t in (due, deadline) if t is not None), default=None)
             if live < max_workers:
                 wake = now + GROW_CHECK_SECONDS if wake is None else min(wake, now + GROW_CHECK_SECONDS)
             try:
                 task_id, result = results.get(timeout=None if wake is None else max(0.0, wake - now))
             except queue.Empty:
                 task_id = None  # woke up to look for overdue calls
-            if task_id is not None:
-                if task_id not in settled:
-                    settle(task_id, result)
-                continue
+            if task_id is not None and task_id not in settled:
+                settle(task_id, result)
             now = clock()
+            if due is None or now < due:
+                continue  # nothing overdue yet: a steady stream of results must not hide a hung call
             for worker in list(workers.values()):
                 running = worker.current
                 if worker.abandoned or running is None:

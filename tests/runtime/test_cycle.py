@@ -271,3 +271,17 @@ def test_a_cycle_that_died_after_claiming_an_alert_sends_it_once_the_claim_expir
     cycle.run(cycle_id="c3", now=T0 + timedelta(minutes=15))
     cycle.run(cycle_id="c4", now=T0 + timedelta(minutes=20))
     assert len(alerts) == 1
+
+
+def test_a_hung_call_times_out_on_time_while_other_results_keep_arriving():
+    from diva_runtime.probes import Call, run_calls
+
+    release = threading.Event()
+    calls = [Call("hung", release.wait, (30,), 0.2)] + [
+        Call(i, time.sleep, (0.01,), 5) for i in range(300)]
+    started = time.monotonic()
+    finished = run_calls(calls, max_workers=2)
+    release.set()
+    hung = next(f for f in finished if f.call.key == "hung")
+    assert hung.timed_out and hung.duration < 1.0
+    assert time.monotonic() - started < 5

@@ -1,25 +1,45 @@
-"""AWS requests and bytes per cycle for the S3 and DynamoDB state stores.
+"""AWS requests and bytes of real monitoring cycles on the S3 and DynamoDB state stores.
 
 Run: `make bench` (all benchmarks) or `.venv/bin/python -m bench.store_bench [--sizes 10,1000]`.
 
-One cycle = what the runtime does with a store: load the configured events, derive the
-changed states (here: each failing event counts one more detection failure), commit them.
-Requests and bytes are counted with botocore event hooks (`request-created`, `after-call`,
-so retries count too) on the store's own client, against moto in this process. Seeding
-and a first warm-up cycle are not counted.
+What runs is the runtime's own `diva_runtime.cycle.Cycle` with `InProcessProber`: load,
+probe, evaluate, claim the outbox, commit, deliver, record the delivery. Probes return at
+once; every event has an `alert` function that only counts. Per store and size N, against
+moto in this process:
 
-Targets: S3 = 2 requests per cycle whatever N (1 GET + 1 PUT; 1 GET when nothing changed);
-DynamoDB reads <= ceil(N/100) requests, writes only for changed events (none when healthy).
+1. Seed (not measured): every event healthy at version 1, written in bulk.
+2. Warm-up cycle: the failing 10% (every 10th event; detect returns False on every cycle)
+   record their first failure. The detection threshold is 2.
+3. Alert cycle (measured, reported on its own): the failing events reach the threshold.
+   Their alert is put in the outbox and claimed, that is committed, the alert functions
+   are called, then the delivery is committed. S3: 1 GET + 2 PUT; DynamoDB: the reads and
+   2 PutItem per failing event (claim, then delivery).
+4. Warm-up cycle, then the measured steady cycle: the failing events are still failing,
+   already alerted, and count one more failure each (a changed event); the rest are
+   healthy and unchanged. No notice is sent.
+
+A second, all-healthy run (seed, one warm-up cycle, one measured cycle) gives the healthy
+steady state. Requests and bytes are counted with botocore event hooks (`request-created`,
+`after-call`, so retries count too) on the store's own client.
+
+Targets, checked on the steady rows: S3 <= 2 requests per cycle whatever N (1 GET + 1 PUT;
+1 GET when nothing changed); DynamoDB reads <= ceil(N/100) requests, writes = changed
+events (none when healthy). The alert cycle is checked against the counts above. Exit
+status 1 if any row misses, or if a cycle did not behave as described (wrong number of
+alerts, unfinished events): then the figures would not mean what their labels say.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
 import time
 from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from contracts.state import EventState
@@ -28,6 +48,11 @@ REGION = "us-east-1"
 BUCKET = "diva-bench"
 TABLE = "diva-bench"
 DEFAULT_SIZES = (10, 1_000, 10_000)
+FAILING_EVERY = 10  # every 10th event fails: 10%
+DETECTION_THRESHOLD = 2
+T0 = datetime(2026, 12, 4, 15, 40, tzinfo=timezone.utc)
+READS = ("GetObject", "BatchGetItem", "Scan")
+WRITES = ("PutObject", "PutItem")
 
 
 class Meter:
@@ -64,21 +89,26 @@ def _names(count: int) -> list[str]:
     return [f"event-{i:05d}" for i in range(count)]
 
 
-def _failing(names: list[str], share: float) -> list[str]:
-    step = round(1 / share) if share else 0
-    return [name for i, name in enumerate(names) if step and i % step == 0]
+def _detect_ok(name: str) -> bool:
+    return True
 
 
-def _cycle(store: Any, names: list[str], failing: list[str]) -> None:
-    snapshot = store.load(names)
-    changes = {}
-    for name in failing:
-        current = snapshot.states.get(name) or EventState(status="healthy")
-        changes[name] = current.model_copy(update={
-            "version": current.version + 1, "status": "failing",
-            "detection_failures": current.detection_failures + 1, "last_error": "detect returned False",
-        })
-    store.commit(snapshot, changes)
+def _detect_broken(name: str) -> bool:
+    return False
+
+
+def _inject(name: str) -> bool:
+    return True
+
+
+def _events(names: list[str], failing: set[str], alerts: list[str]) -> dict[str, Any]:
+    from contracts.options import parse_events
+
+    return parse_events({
+        name: {"detect": _detect_broken if name in failing else _detect_ok, "inject": _inject,
+               "alert": alerts.append, "max_failures": DETECTION_THRESHOLD}
+        for name in names
+    })
 
 
 def _client(service: str, session: Any) -> Any:
@@ -88,7 +118,8 @@ def _client(service: str, session: Any) -> Any:
 
 
 def _seed(kind: str, names: list[str], session: Any) -> None:
-    """All events healthy at version 1 (setup, not measured; BatchWriteItem is fine here)."""
+    """All events healthy at version 1 (setup, not measured; BatchWriteItem is fine here:
+    10,000 conditional PutItems on in-process moto would take half a minute)."""
     healthy = EventState(status="healthy", version=1)
     if kind == "s3":
         from contracts.state import dump_document
@@ -102,7 +133,7 @@ def _seed(kind: str, names: list[str], session: Any) -> None:
                         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                         BillingMode="PAY_PER_REQUEST")
     state_json = healthy.model_dump_json(exclude={"version"}, exclude_none=True)
-    for start in range(0, len(names), 25):
+    for start in range(0, len(names), 25):  # BatchWriteItem takes 25 items at most
         client.batch_write_item(RequestItems={TABLE: [
             {"PutRequest": {"Item": {"pk": {"S": f"state#{n}"}, "version": {"N": "1"}, "state": {"S": state_json}}}}
             for n in names[start:start + 25]
@@ -120,58 +151,103 @@ def _store(kind: str, session: Any, **options: Any) -> tuple[Any, Meter]:
     return DynamoDBStateStore(TABLE, client=client, **options), meter
 
 
-def measure(kind: str, count: int, failing_share: float, cycles: int = 2) -> dict[str, Any]:
+def _session() -> Any:
     import boto3
-    from moto import mock_aws
 
-    names = _names(count)
-    failing = _failing(names, failing_share)
-    with mock_aws():
-        session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench",
-                                        region_name=REGION)
-        _seed(kind, names, session)
-        store, meter = _store(kind, session)
-        _cycle(store, names, failing)  # warm-up: clients, connection pools
-        meter.reset()
-        started = time.perf_counter()
-        for _ in range(cycles):
-            _cycle(store, names, failing)
-        seconds = (time.perf_counter() - started) / cycles
-    reads = sum(v for k, v in meter.requests.items() if k in ("GetObject", "BatchGetItem", "Scan"))
-    writes = sum(v for k, v in meter.requests.items() if k in ("PutObject", "PutItem"))
+    return boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench", region_name=REGION)
+
+
+class BenchError(Exception):
+    """A cycle did not do what the bench says it measures."""
+
+
+def _row(kind: str, label: str, count: int, failing: int, meter: Meter, seconds: float,
+         expected_reads: Callable[[int], bool], expected_writes: int, target: str) -> dict[str, Any]:
+    reads = sum(v for k, v in meter.requests.items() if k in READS)
+    writes = sum(v for k, v in meter.requests.items() if k in WRITES)
     return {
-        "store": kind, "events": count, "failing": len(failing),
-        "requests": sum(meter.requests.values()) / cycles, "reads": reads / cycles, "writes": writes / cycles,
-        "bytes_sent": meter.sent // cycles, "bytes_received": meter.received // cycles,
-        "seconds_moto": round(seconds, 3),
-        "target": _target(kind, count, len(failing)),
-        "meets_target": _meets(kind, count, len(failing), reads / cycles, writes / cycles),
+        "store": kind, "cycle": label, "events": count, "failing": failing,
+        "requests": sum(meter.requests.values()), "reads": reads, "writes": writes,
+        "bytes_sent": meter.sent, "bytes_received": meter.received,
+        "cycle_seconds": round(seconds, 3), "target": target,
+        "meets_target": expected_reads(reads) and writes == expected_writes,
     }
 
 
-def _target(kind: str, count: int, changed: int) -> str:
+def _steady_target(kind: str, count: int, changed: int) -> tuple[Callable[[int], bool], int, str]:
     if kind == "s3":
-        return "2 (1 GET + 1 PUT)" if changed else "1 GET (nothing to write)"
-    return f"reads <= {math.ceil(count / 100)}, writes = {changed}"
+        return (lambda reads: reads == 1), (1 if changed else 0), \
+            "2 (1 GET + 1 PUT)" if changed else "1 GET (nothing to write)"
+    limit = math.ceil(count / 100)
+    return (lambda reads: reads <= limit), changed, f"reads <= {limit}, writes = {changed}"
 
 
-def _meets(kind: str, count: int, changed: int, reads: float, writes: float) -> bool:
+def _alert_target(kind: str, count: int, failing: int) -> tuple[Callable[[int], bool], int, str]:
     if kind == "s3":
-        return reads == 1 and writes == (1 if changed else 0)
-    return reads <= math.ceil(count / 100) and writes == changed
+        return (lambda reads: reads == 1), 2, "3 (1 GET + PUT claim + PUT delivery)"
+    limit = math.ceil(count / 100)
+    return (lambda reads: reads <= limit), 2 * failing, f"reads <= {limit}, writes = 2 x {failing}"
+
+
+def measure(kind: str, count: int, with_failures: bool) -> list[dict[str, Any]]:
+    """Rows for one store and size: alert cycle and steady cycle (10% failing), or the
+    healthy steady cycle."""
+    from moto import mock_aws
+
+    from diva_runtime.cycle import Cycle, InProcessProber
+
+    names = _names(count)
+    failing = {n for i, n in enumerate(names) if with_failures and i % FAILING_EVERY == 0}
+    alerts: list[str] = []
+    events = _events(names, failing, alerts)
+    rows = []
+    with mock_aws():
+        session = _session()
+        _seed(kind, names, session)
+        store, meter = _store(kind, session)
+        cycle = Cycle(events=events, store=store, prober=InProcessProber(events))
+        tick = itertools.count()
+
+        def run() -> tuple[Any, float]:
+            n = next(tick)
+            now = T0 + timedelta(minutes=5 * n)
+            meter.reset()
+            started = time.perf_counter()
+            report = cycle.run(cycle_id=now.strftime("%Y%m%dT%H%M%SZ"), now=now)
+            seconds = time.perf_counter() - started
+            if report.unfinished or report.skipped_duplicate or report.delivery_record_error:
+                raise BenchError(f"{kind} N={count}: cycle {report.cycle_id} did not run in full")
+            return report, seconds
+
+        run()  # warm-up: the failing events' first failure (healthy run: clients, pools)
+        if failing:
+            report, seconds = run()
+            complete = [d for d in report.deliveries if d.complete and d.kind == "alert"]
+            if len(complete) != len(failing) or len(alerts) != len(failing):
+                raise BenchError(f"{kind} N={count}: alert cycle sent {len(alerts)} alerts, "
+                                 f"expected {len(failing)}")
+            rows.append(_row(kind, "alert", count, len(failing), meter, seconds,
+                             *_alert_target(kind, count, len(failing))))
+            run()  # warm-up: first cycle after the alert
+        report, seconds = run()
+        if report.deliveries or not all(report.states[n].alerted and not report.states[n].outbox for n in failing):
+            raise BenchError(f"{kind} N={count}: the measured cycle is not a steady state")
+        rows.append(_row(kind, "steady", count, len(failing), meter, seconds,
+                         *_steady_target(kind, count, len(failing))))
+    return rows
 
 
 def measure_write_parallelism(changed: int = 1_000, latency_ms: float = 5.0) -> list[dict[str, Any]]:
-    """Commit `changed` DynamoDB events with a simulated round trip, 1 vs 8 writer threads."""
-    import boto3
+    """One DynamoDB `store.commit` of `changed` events (not a whole cycle) with a simulated
+    round trip per PutItem, 1 vs 8 writer threads: what the store's parallel writes buy
+    once requests cost real network time, which in-process moto does not."""
     from moto import mock_aws
 
     rows = []
     for workers in (1, 8):
         names = _names(changed)
         with mock_aws():
-            session = boto3.session.Session(aws_access_key_id="bench", aws_secret_access_key="bench",
-                                            region_name=REGION)
+            session = _session()
             _seed("dynamodb", names, session)
             store, _ = _store("dynamodb", session, max_workers=workers)
             store.client.meta.events.register(
@@ -187,10 +263,18 @@ def measure_write_parallelism(changed: int = 1_000, latency_ms: float = 5.0) -> 
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> str:
-    widths = {c: max(len(c), *(len(str(r[c])) for r in rows)) for c in columns}
-    line = lambda values: "| " + " | ".join(str(v).ljust(widths[c]) for c, v in zip(columns, values)) + " |"  # noqa: E731
+    widths = {c: max(len(c), *(len(_cell(r[c])) for r in rows)) for c in columns}
+    line = lambda values: "| " + " | ".join(_cell(v).ljust(widths[c]) for c, v in zip(columns, values)) + " |"  # noqa: E731
     return "\n".join([line(columns), "|" + "|".join("-" * (widths[c] + 2) for c in columns) + "|",
                       *(line([r[c] for c in columns]) for r in rows)])
+
+
+def _cell(value: Any) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+COLUMNS = ["store", "events", "failing", "requests", "reads", "writes", "bytes_sent", "bytes_received",
+           "cycle_seconds", "target", "meets_target"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -202,22 +286,35 @@ def main(argv: list[str] | None = None) -> int:
     for name, value in (("AWS_ACCESS_KEY_ID", "bench"), ("AWS_SECRET_ACCESS_KEY", "bench")):
         os.environ.setdefault(name, value)
 
-    rows = [
-        measure(kind, count, share)
-        for count in (int(size) for size in args.sizes.split(","))
-        for kind in ("s3", "dynamodb")
-        for share in (0.0, 0.1)
-    ]
+    started = time.perf_counter()
+    try:
+        rows = [
+            row
+            for count in (int(size) for size in args.sizes.split(","))
+            for kind in ("s3", "dynamodb")
+            for failing in (False, True)
+            for row in measure(kind, count, failing)
+        ]
+    except BenchError as wrong:
+        print(f"store_bench: {wrong}")
+        return 1
     parallel = [] if args.skip_parallel else measure_write_parallelism()
+    steady = [r for r in rows if r["cycle"] == "steady"]
+    alert = [r for r in rows if r["cycle"] == "alert"]
     if args.json:
-        print(json.dumps({"cycles": rows, "dynamodb_write_parallelism": parallel}, indent=2))
+        print(json.dumps({"steady_cycles": steady, "alert_cycles": alert,
+                          "dynamodb_write_parallelism": parallel}, indent=2))
     else:
-        print("State store: AWS requests and bytes per cycle (moto, in process)")
-        print(_table(rows, ["store", "events", "failing", "requests", "reads", "writes", "bytes_sent",
-                            "bytes_received", "seconds_moto", "target", "meets_target"]))
+        print("State store: AWS requests and bytes of one steady-state cycle (real Cycle, moto in process;")
+        print(f"failing events already alerted, each counting one more failure: changed; threshold {DETECTION_THRESHOLD})")
+        print(_table(steady, COLUMNS))
+        print("\nThe alert cycle: failing events reach the threshold; alert claimed and committed, sent, "
+              "delivery committed")
+        print(_table(alert, COLUMNS))
         if parallel:
-            print("\nDynamoDB commit of changed events with a simulated round trip per PutItem")
+            print("\nDynamoDB store.commit alone (not a cycle) of changed events, simulated round trip per PutItem")
             print(_table(parallel, ["workers", "changed", "latency_ms", "commit_seconds"]))
+        print(f"\n{time.perf_counter() - started:.0f} s in all")
     return 0 if all(r["meets_target"] for r in rows) else 1
 
 

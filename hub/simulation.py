@@ -294,7 +294,9 @@ def _print_cycle(view: dict) -> None:
     for where, results in sorted(view["results"].items()):
         for r in results:
             extra = f"  ({r['reason']})" if r["reason"] else ""
-            verb = "verified" if r["action"] == "detect" else "token"
+            # `verified` only when the detector confirmed the token; otherwise it is only the
+            # token it was asked to look for (or the one an injection returned).
+            verb = "verified" if r["action"] == "detect" and r["outcome"] == "ok" else "token"
             token = f"  {verb}={r['token']}" if r.get("token") else ""
             print(f"  {where:<26} {r['action']:<6} {r['event']:<26} {r['outcome']}{token}{extra}")
     for t in view["transitions"]:

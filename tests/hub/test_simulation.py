@@ -73,3 +73,25 @@ def test_diva_sim_falls_back_to_boto3_spokes_without_cdk(capsys, monkeypatch):
     assert summary["spokes"]["method"] == "boto3"
     assert "not by StackSet: Node.js is not installed" in summary["spokes"]["note"]
     assert err.count("\n") == 1 and "not by StackSet" in err  # one line, off the JSON stream
+
+
+def test_the_printed_result_says_verified_only_when_the_detection_succeeded(capsys):
+    from hub.simulation import _print_cycle
+
+    token = "synthetic-cba7ffbf9e"
+    _print_cycle({"cycle": 4, "cycle_id": "20261204T151500Z", "pipeline": "broken", "results": {
+        SPOKE_A: [{"event": "orders", "action": "inject", "outcome": "ok", "reason": None, "token": token}],
+        SPOKE_B: [
+            {"event": "orders", "action": "detect", "outcome": "failed", "reason": "detect returned False",
+             "token": token},
+            {"event": "refunds", "action": "detect", "outcome": "ok", "reason": None, "token": token},
+            {"event": "ledger", "action": "detect", "outcome": "ok", "reason": None},
+        ]}, "transitions": [], "alerts_sent": [], "recoveries": [], "topic_subscriber_received": []})
+
+    printed = capsys.readouterr().out.splitlines()[1:]
+    by_probe = {(line.split()[1], line.split()[2]): line for line in printed}
+    assert by_probe["inject", "orders"].endswith(f"ok  token={token}")
+    # asked to verify the token, and could not: not "verified"
+    assert by_probe["detect", "orders"].endswith(f"failed  token={token}  (detect returned False)")
+    assert by_probe["detect", "refunds"].endswith(f"ok  verified={token}")
+    assert by_probe["detect", "ledger"].endswith("ok")

@@ -127,3 +127,53 @@ def test_the_lambda_dispatcher_never_retries_an_invoke_so_a_slow_spoke_runs_its_
     with pytest.raises(Exception, match="ReadTimeout"):
         dispatcher.dispatch(target, CommandBatch(cycle_id="c1", commands=()), timeout=30)
     assert len(sends) == 1
+
+
+def test_an_upstream_event_logic_module_runs_unchanged_through_monolithic_ticks(monkeypatch, fresh_handlers,
+                                                                                 tmp_path):
+    import shutil
+    import sys
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from moto import mock_aws
+
+    # Bundled the way `event_logic_path` bundles it: a top-level module named `event_logic`.
+    shutil.copy(Path(__file__).parents[1] / "fixtures" / "upstream_event_logic.py", tmp_path / "event_logic.py")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "event_logic", raising=False)
+    context = Context("arn:aws:lambda:us-east-1:123456789012:function:diva")
+    printed = io.StringIO()
+
+    def tick(minute: int) -> dict:
+        with redirect_stdout(printed):
+            return hub.handler.handler({"scheduled_time": f"2026-12-04T15:{minute:02d}:00Z"}, context)
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket="diva-state")
+        for name, value in {"DIVA_MODE": "monolithic", "DIVA_STATE_URL": "s3://diva-state/diva/state.json",
+                            "DIVA_EVENTS_MODULE": "event_logic"}.items():
+            monkeypatch.setenv(name, value)
+        healthy = [tick(0), tick(5)]
+        # the upstream detect (`random.random() < 2`) now returns False
+        monkeypatch.setattr(sys.modules["event_logic"], "random", SimpleNamespace(random=lambda: 5.0))
+        broken = tick(10)
+        stored = json.loads(s3.get_object(Bucket="diva-state", Key="diva/state.json")["Body"].read())["events"]
+
+    calls = sys.modules["event_logic"].STATE["calls"]
+    assert calls[:6] == [("detect", "payments_cooldown"), ("inject", "kafka_inject_only"),
+                         ("detect", "audit_detect_only")] * 2
+    # warmup.success_threshold 2: two healthy detections end the warmup
+    assert healthy[0]["transitions"] == ["payments_cooldown: new -> warmup (warmup started)",
+                                         "kafka_inject_only: new -> healthy (first check)",
+                                         "audit_detect_only: new -> healthy (first check)"]
+    assert healthy[1]["transitions"] == ["payments_cooldown: warmup -> healthy (warmup complete)"]
+    # A failed detection injects, and max_failed_detections 3 holds the alert back; the
+    # detect-only event (seed default threshold 1) alerts through the upstream alert function.
+    assert ("inject", "payments_cooldown") in calls[6:]
+    assert stored["payments_cooldown"]["status"] == "failing"
+    assert stored["payments_cooldown"]["detection_failures"] == 1
+    assert stored["audit_detect_only"]["status"] == "alerting"
+    assert broken["alerts_sent"] == 1 and broken["unfinished"] == []
+    assert "UPSTREAM ALERT" in printed.getvalue() and "audit_detect_only" in printed.getvalue()

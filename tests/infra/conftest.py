@@ -19,6 +19,9 @@ HUB_ACCOUNT = "999999999999"
 SPOKE_ACCOUNTS = ["111111111111", "222222222222"]
 SPOKE_REGIONS = ["us-east-1", "eu-west-1"]
 CODE_PREFIX = "diva-code-test"
+EXISTING_BUCKET = "acme-existing-diva-state"
+EXISTING_TABLE = "acme-existing-diva-hub"
+TUNED_SPOKE_REGIONS = ["eu-west-1", "ap-southeast-2", "sa-east-1"]
 
 CONFIGS: dict[str, dict] = {
     "monolithic": {},
@@ -43,6 +46,20 @@ CONFIGS: dict[str, dict] = {
         "spoke_code_bucket_prefix": CODE_PREFIX,
         "rollout": {"region_concurrency": "SEQUENTIAL", "max_concurrent_percentage": 50,
                     "failure_tolerance_percentage": 10},
+    },
+    # Every upstream tuning option away from its default, with existing state storage.
+    "monolithic_tuned": {
+        "lambda_memory_mb": 512, "lambda_timeout_sec": 300, "lambda_log_level": "DEBUG", "max_workers": 16,
+        "s3_bucket_name": EXISTING_BUCKET,
+    },
+    "hub_tuned": {
+        "deployment": "hub-spoke",
+        "external_id": "diva-ext-0002",
+        "target_accounts": SPOKE_ACCOUNTS,
+        "target_regions": TUNED_SPOKE_REGIONS,
+        "spoke_code_bucket_prefix": CODE_PREFIX,
+        "lambda_memory_mb": 1024, "lambda_timeout_sec": 600, "lambda_log_level": "WARNING", "max_workers": 32,
+        "dynamodb_table_name": EXISTING_TABLE,
     },
     "hub_ous": {
         "deployment": "hub-spoke",

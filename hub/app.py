@@ -22,6 +22,7 @@ from contracts.placement import Placement, Target, parse_targets, resolve_placem
 from diva_core.errors import ConfigError
 from diva_runtime import aws
 from diva_runtime.cycle import Cycle, CycleReport, InProcessProber, Prober, SinkFactory, default_sinks
+from diva_runtime.probes import HungCalls
 from diva_runtime.settings import Settings
 from diva_runtime.stores.base import StateStore
 from hub.alerts import SnsSink
@@ -53,10 +54,16 @@ class HubApp:
     remote: Remote | None = None
     clock: Callable[[], float] = time.monotonic
     last_prober: Prober | None = field(default=None, repr=False)
+    # Kept across ticks of a warm container: they remember calls abandoned after their
+    # timeout, so a probe or sink that hangs every tick does not leave a thread per tick.
+    _in_process: InProcessProber | None = field(default=None, repr=False)
+    _hung_sinks: HungCalls = field(default_factory=HungCalls, repr=False)
 
     def prober_for(self, cycle_id: str) -> Prober:
         if self.remote is None:
-            return InProcessProber(self.events, max_workers=self.settings.workers)
+            if self._in_process is None:
+                self._in_process = InProcessProber(self.events, max_workers=self.settings.workers)
+            return self._in_process
         return RemoteProber(cycle_id=cycle_id, placements=self.remote.placements,
                             dispatcher=self.remote.dispatcher, results=self.remote.results, clock=self.clock)
 
@@ -69,7 +76,7 @@ class HubApp:
                 deadline = started + max(1.0, remaining_seconds - self.settings.tick_margin_seconds)
             prober = self.last_prober = self.prober_for(tick.cycle_id)
             cycle = Cycle(events=self.events, store=self.store, prober=prober, sinks=self.sinks,
-                          max_workers=self.settings.workers)
+                          max_workers=self.settings.workers, hung_sinks=self._hung_sinks)
             report = cycle.run(cycle_id=tick.cycle_id, now=tick.scheduled_at, deadline=deadline)
         except Exception:
             self.metrics.tick_failed()

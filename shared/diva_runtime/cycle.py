@@ -204,6 +204,7 @@ class Cycle:
         prober: Prober,
         sinks: SinkFactory | None = None,
         max_workers: int = DEFAULT_MAX_WORKERS,
+        hung_sinks: HungCalls | None = None,
     ):
         self.events = events
         self.policies = {name: options.policy() for name, options in events.items()}
@@ -211,7 +212,9 @@ class Cycle:
         self.prober = prober
         self.sinks = sinks or default_sinks(events)
         self.max_workers = max_workers
-        self._hung_sinks = HungCalls()
+        # Shared by the caller when it builds a Cycle per tick (warm Lambda containers), so an
+        # alert sink that hangs is not started again while its last call still runs.
+        self._hung_sinks = hung_sinks if hung_sinks is not None else HungCalls()
 
     def run(self, *, cycle_id: str, now: datetime, deadline: float | None = None) -> CycleReport:
         with _cyclic_gc_paused():

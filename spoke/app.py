@@ -10,13 +10,14 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from contracts.commands import CommandBatch, SpokeReply
 from contracts.options import EventOptions
 from diva_core.errors import ConfigError
 from diva_runtime import aws
+from diva_runtime.probes import HungCalls
 from diva_runtime.settings import Settings
 from spoke.runner import SpokeIdentity, SpokeRunner, spoke_deadline
 from spoke.writer import HubResultWriter
@@ -60,6 +61,9 @@ class SpokeApp:
     base_session: Any
     """The spoke's own credentials (its Lambda role): used for STS, and by the user's probes."""
     on_writer: Callable[[HubResultWriter], None] | None = None
+    hung: HungCalls = field(default_factory=HungCalls)
+    """Probes abandoned after their timeout, remembered across invocations of a warm
+    container so one that hangs every cycle is not started again while it still runs."""
 
     def writer_for(self, identity: SpokeIdentity) -> HubResultWriter:
         settings = self.settings
@@ -81,7 +85,8 @@ class SpokeApp:
         identity = SpokeIdentity.from_function_arn(function_arn)
         batch = CommandBatch.model_validate(payload)
         deadline = spoke_deadline(remaining_seconds, time.monotonic)
-        runner = SpokeRunner(events=self.events, identity=identity, max_workers=self.settings.workers)
+        runner = SpokeRunner(events=self.events, identity=identity, max_workers=self.settings.workers,
+                             hung=self.hung)
         reply: SpokeReply = runner.run(batch, self.writer_for(identity), deadline=deadline)
         log.info("cycle %s: %d result(s) written, %d already there, %d refused",
                  batch.cycle_id, reply.written, reply.already_written, len(reply.refused))

@@ -25,7 +25,7 @@ from contracts.commands import (
 )
 from contracts.options import EventOptions
 from diva_runtime.cycle import accepts_token
-from diva_runtime.probes import DEFAULT_MAX_WORKERS, Call, Finished, interpret, run_calls
+from diva_runtime.probes import DEFAULT_MAX_WORKERS, Call, Finished, HungCalls, interpret, run_calls
 from spoke.writer import HubResultWriter
 
 log = logging.getLogger("diva.spoke")
@@ -50,10 +50,12 @@ class SpokeIdentity:
 
 class SpokeRunner:
     def __init__(self, *, events: Mapping[str, EventOptions], identity: SpokeIdentity,
-                 max_workers: int = DEFAULT_MAX_WORKERS, wall_clock: Callable[[], datetime] | None = None):
+                 max_workers: int = DEFAULT_MAX_WORKERS, wall_clock: Callable[[], datetime] | None = None,
+                 hung: HungCalls | None = None):
         self.events = events
         self.identity = identity
         self.max_workers = max_workers
+        self.hung = hung
         self._now = wall_clock or (lambda: datetime.now(timezone.utc))
         self._token_aware = {
             name: options.detect is not None and accepts_token(options.detect) for name, options in events.items()
@@ -77,8 +79,9 @@ class SpokeRunner:
         refused: list[str] = []
         results: list[ProbeResult] = []
         calls: list[Call] = []
-        started: dict[int, datetime] = {}
-        for index, command in enumerate(batch.commands):
+        started: dict[tuple[str, str], datetime] = {}
+        commands: dict[tuple[str, str], ProbeCommand] = {}
+        for command in batch.commands:
             refusal = self._refusal(command)
             if refusal:
                 log.warning("refused command: %s", refusal)
@@ -92,11 +95,15 @@ class SpokeRunner:
                 log.info("%s: injection for cycle %s already claimed; not injecting twice",
                          command.event, command.cycle_id)
                 continue
-            calls.append(self._call(index, command, started))
+            commands[(command.event, command.action)] = command
+            calls.append(self._call(command, started))
 
-        finished = {done.call.key: done for done in run_calls(calls, max_workers=self.max_workers, deadline=deadline)}
+        # Keyed by (event, action), stable across invocations, so a probe still hung from an
+        # earlier cycle is recognised and not started again.
+        finished = {done.call.key: done for done in run_calls(calls, max_workers=self.max_workers,
+                                                              deadline=deadline, hung=self.hung)}
         for call in calls:
-            command = batch.commands[call.key]
+            command = commands[call.key]
             done = finished.get(call.key)
             if done is None:
                 reason = f"{command.action} still running when the spoke's deadline came"
@@ -108,18 +115,20 @@ class SpokeRunner:
         return SpokeReply(account=self.identity.account, region=self.identity.region, written=written,
                           already_written=len(results) - written, refused=tuple(refused))
 
-    def _call(self, index: int, command: ProbeCommand, started: dict[int, datetime]) -> Call:
+    def _call(self, command: ProbeCommand, started: dict[tuple[str, str], datetime]) -> Call:
         options = self.events[command.event]
         fn = options.detect if command.action == "detect" else options.inject
         args: tuple = (command.event,)
         if command.action == "detect" and self._token_aware[command.event]:
             args = (command.event, command.correlation_id)
 
+        key = (command.event, command.action)
+
         def timed(*call_args):
-            started[index] = self._now()
+            started[key] = self._now()
             return fn(*call_args)
 
-        return Call(index, timed, args, min(command.timeout, options.timeout))
+        return Call(key, timed, args, min(command.timeout, options.timeout))
 
     def _from_finished(self, command: ProbeCommand, done: Finished, started_at: datetime) -> ProbeResult:
         outcome = interpret(command.action, done)

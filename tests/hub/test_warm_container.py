@@ -25,3 +25,45 @@ def test_a_probe_that_hangs_every_tick_leaves_one_thread_not_one_per_tick(tmp_pa
         assert report.states["stuck"].detection_failures == 6
     finally:
         release.set()
+
+
+class _RecordingWriter:
+    """Stands in for the hub table: the runner only claims injections and writes results."""
+
+    def __init__(self):
+        self.results = []
+
+    def claim_injection(self, cycle_id, event, *, now):
+        return True
+
+    def write(self, result, *, now):
+        self.results.append(result)
+        return True
+
+
+def test_a_spoke_does_not_restart_a_probe_still_hung_from_an_earlier_invocation():
+    from contracts.commands import CommandBatch, ProbeCommand
+    from diva_runtime.probes import HungCalls
+    from spoke.runner import SpokeIdentity, SpokeRunner
+
+    release = threading.Event()
+    started = []
+
+    def detect(name):
+        started.append(name)
+        return release.wait(30)
+
+    events = parse_events({"stuck": {"detect": detect, "inject": lambda n: True, "timeout": 0.05}})
+    identity = SpokeIdentity(account="222222222222", region="eu-west-1")
+    hung = HungCalls()
+    writer = _RecordingWriter()
+    try:
+        for cycle in ("20261204T120000Z", "20261204T120500Z", "20261204T121000Z"):
+            batch = CommandBatch(cycle_id=cycle, commands=(ProbeCommand(
+                event="stuck", cycle_id=cycle, action="detect", account=identity.account, region=identity.region),))
+            SpokeRunner(events=events, identity=identity, hung=hung).run(batch, writer)
+        assert started == ["stuck"]  # later invocations did not start another thread
+        assert [r.outcome for r in writer.results] == ["timeout"] * 3
+        assert "still running" in writer.results[-1].reason
+    finally:
+        release.set()

@@ -140,7 +140,9 @@ class DivaInfraConfig(_Model):
     reserved_concurrency: int = Field(default=1, ge=1, le=1000)
     tick_retry_attempts: int = Field(default=2, ge=0, le=185)
     tick_max_event_age_sec: int = Field(default=300, ge=60, le=86400)
-    powertools_layer_version: int = Field(default=27, ge=1)
+    powertools_layer_version: int = Field(default=23, ge=1)
+    """The newest version seen in Powertools' merged docs (python312-x86_64:23); a newer one
+    may exist, an older one always does. Check `aws lambda get-layer-version-by-arn`."""
     probe_statements: list[ProbeStatement] = Field(default_factory=list)
 
     # -- hub and spokes -----------------------------------------------------------------------

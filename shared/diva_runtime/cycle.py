@@ -26,7 +26,7 @@ from contracts.options import EventOptions
 from contracts.state import EventState, Notification
 from diva_core import outbox
 from diva_core.cycles import superseded
-from diva_core.errors import StateError
+from diva_core.errors import StaleStateError, StateError
 from diva_core.engine import evaluate, should_inject
 from diva_core.observations import Observation, ProbeOutcome
 from diva_core.policy import EventPolicy
@@ -34,7 +34,7 @@ from diva_core.transitions import Transition
 from diva_runtime.alerts import AlertSink, FunctionSink, LogSink
 from diva_runtime.persist import commit_with_rebase
 from diva_runtime.probes import DEFAULT_MAX_WORKERS, Call, Finished, HungCalls, describe_error, interpret, run_calls
-from diva_runtime.stores.base import StateStore
+from diva_runtime.stores.base import Snapshot, StateStore
 
 log = logging.getLogger("diva.cycle")
 
@@ -251,38 +251,15 @@ class Cycle:
                     changes[name] = new
             return changes
 
-        snapshot, _ = commit_with_rebase(self.store, snapshot, apply_cycle, names)
-        deliveries = self._deliver(snapshot.states, cycle_id, deadline)
-        if deliveries:
-            by_event: dict[str, list[Delivery]] = {}
-            for delivery in deliveries:
-                by_event.setdefault(delivery.event, []).append(delivery)
-
-            def apply_deliveries(fresh: Mapping[str, EventState]) -> dict[str, EventState]:
-                changes = {}
-                for name, done in by_event.items():
-                    current = fresh.get(name, EMPTY)
-                    new = current
-                    for d in done:
-                        new = outbox.record_delivery(
-                            new, d.notification_id, delivered=d.delivered_to, errors=d.errors,
-                            required=[s.name for s in self.sinks(name)], cycle_id=cycle_id,
-                        )
-                    if new is not current:
-                        changes[name] = new.model_copy(update={"version": current.version + 1})
-                return changes
-
-            # The notices are out: recording that must not give up easily, or a claim would
-            # linger and the notice be sent again once its lease ran out. If it still fails,
-            # the cycle's observations are already stored, so the cycle did run: say so
-            # loudly, and the lease makes the next cycles resend (at least once, never lost).
-            try:
-                snapshot, _ = commit_with_rebase(self.store, snapshot, apply_deliveries, names,
-                                                 attempts=DELIVERY_RECORD_ATTEMPTS)
-            except StateError as exc:
-                delivery_record_error = str(exc)
-                log.error("notices were sent but their delivery could not be recorded (%s); "
-                          "they will be sent again once their claim expires", exc)
+        try:
+            snapshot, _ = commit_with_rebase(self.store, snapshot, apply_cycle, names)
+        except StaleStateError as gave_up:
+            # Stores that write per event (DynamoDB) may have stored some events before giving
+            # up; their claims are ours: send them now rather than after the claim lease.
+            if gave_up.written:
+                self._send_and_record(self.store.load(sorted(gave_up.written)), names, cycle_id, deadline)
+            raise
+        snapshot, deliveries, delivery_record_error = self._send_and_record(snapshot, names, cycle_id, deadline)
 
         return CycleReport(
             cycle_id=cycle_id,
@@ -295,6 +272,44 @@ class Cycle:
             observations=observations,
             delivery_record_error=delivery_record_error,
         )
+
+    def _send_and_record(
+        self, snapshot: Snapshot, names: Sequence[str], cycle_id: str, deadline: float | None
+    ) -> tuple[Snapshot, list[Delivery], str | None]:
+        """Send what this cycle claimed in `snapshot`, then store what each sink said."""
+        deliveries = self._deliver(snapshot.states, cycle_id, deadline)
+        if not deliveries:
+            return snapshot, deliveries, None
+        by_event: dict[str, list[Delivery]] = {}
+        for delivery in deliveries:
+            by_event.setdefault(delivery.event, []).append(delivery)
+
+        def apply_deliveries(fresh: Mapping[str, EventState]) -> dict[str, EventState]:
+            changes = {}
+            for name, done in by_event.items():
+                current = fresh.get(name, EMPTY)
+                new = current
+                for d in done:
+                    new = outbox.record_delivery(
+                        new, d.notification_id, delivered=d.delivered_to, errors=d.errors,
+                        required=[s.name for s in self.sinks(name)], cycle_id=cycle_id,
+                    )
+                if new is not current:
+                    changes[name] = new.model_copy(update={"version": current.version + 1})
+            return changes
+
+        # The notices are out: recording that must not give up easily, or a claim would
+        # linger and the notice be sent again once its lease ran out. If it still fails,
+        # the cycle's observations are already stored, so the cycle did run: say so
+        # loudly, and the lease makes the next cycles resend (at least once, never lost).
+        try:
+            snapshot, _ = commit_with_rebase(self.store, snapshot, apply_deliveries, names,
+                                             attempts=DELIVERY_RECORD_ATTEMPTS)
+        except StateError as exc:
+            log.error("notices were sent but their delivery could not be recorded (%s); "
+                      "they will be sent again once their claim expires", exc)
+            return snapshot, deliveries, str(exc)
+        return snapshot, deliveries, None
 
     def _deliver(self, states: Mapping[str, EventState], cycle_id: str, deadline: float | None) -> list[Delivery]:
         """Send every notification this cycle claimed, each sink under the event's timeout."""

@@ -285,3 +285,31 @@ def test_a_hung_call_times_out_on_time_while_other_results_keep_arriving():
     hung = next(f for f in finished if f.call.key == "hung")
     assert hung.timed_out and hung.duration < 1.0
     assert time.monotonic() - started < 5
+
+
+def test_claims_stored_before_a_commit_gave_up_are_sent_at_once(tmp_path, monkeypatch):
+    """A per-event store (DynamoDB) can store some events, then give up on the others."""
+    from diva_core.errors import StaleStateError
+    from diva_runtime import persist
+
+    monkeypatch.setattr(persist, "BACKOFF_SECONDS", 0.0)
+    alerts = []
+    raw = {name: {"detect": lambda n: False, "inject": lambda n: True, "alert": alerts.append}
+           for name in ("a", "b")}
+    cycle = make_cycle(raw, tmp_path / "s.json")
+    underlying = cycle.store.commit
+
+    def b_always_loses(base, changes):
+        if "b" not in changes:
+            return underlying(base, changes)
+        stored = {n: s for n, s in changes.items() if n != "b"}
+        if stored:
+            underlying(base, stored)
+        raise StaleStateError("b changed under us", written=frozenset(stored))
+
+    cycle.store.commit = b_always_loses
+    with pytest.raises(StaleStateError):
+        run(cycle, 1)
+    assert len(alerts) == 1 and "'a'" in alerts[0]
+    stored = FileStateStore(tmp_path / "s.json").load().states
+    assert stored["a"].alerted and stored["a"].outbox == () and "b" not in stored

@@ -7,7 +7,6 @@ above this module sees only DIVA's errors.
 
 from __future__ import annotations
 
-import os
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -52,16 +51,21 @@ def _configured_retries(session: Any) -> dict[str, Any]:
     choice is read here and passed on rather than silently replaced.
     """
     retries = dict(RETRY_CONFIG)
-    scoped: dict[str, Any] = {}
-    try:
-        scoped = session._session.get_scoped_config() or {}
-    except Exception:  # no profile, or a session without a botocore core: use the defaults
-        scoped = {}
-    mode = os.environ.get("AWS_RETRY_MODE") or scoped.get("retry_mode")
+    core = getattr(session, "_session", None)
+
+    def configured(name: str) -> Any:
+        # botocore's own chain (AWS_RETRY_MODE / AWS_MAX_ATTEMPTS, then the profile): DIVA
+        # reads no environment variable itself outside its settings object.
+        try:
+            return core.get_config_variable(name) if core is not None else None
+        except Exception:  # a session without a botocore core: use the defaults
+            return None
+
+    mode = configured("retry_mode")
     if mode in RETRY_MODES:
         retries["mode"] = mode
     # AWS_MAX_ATTEMPTS counts the first try too; Config's `max_attempts` counts retries only.
-    attempts = os.environ.get("AWS_MAX_ATTEMPTS") or scoped.get("max_attempts")
+    attempts = configured("max_attempts")
     if attempts and str(attempts).isdigit() and int(attempts) >= 1:
         retries.pop("max_attempts", None)
         retries["total_max_attempts"] = int(attempts)
